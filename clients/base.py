@@ -1,0 +1,184 @@
+"""The one interface every exchange implements, with its order types and Decimal rules."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from clients.errors import ExchangeDataError
+from strategies.types import (
+    BUY,
+    Balance,
+    Candle,
+    InstrumentRules,
+    Position,
+    Ticker,
+)
+
+TWO_PLACES = Decimal("0.01")
+
+# Order statuses as every client reports them.
+NEW = "new"
+PARTIALLY_FILLED = "partially_filled"
+FILLED = "filled"
+CANCELLED = "cancelled"
+REJECTED = "rejected"
+FINAL_STATUSES = frozenset({FILLED, CANCELLED, REJECTED})
+
+POST_ONLY = "PostOnly"
+GOOD_TILL_CANCEL = "GoodTillCancel"
+IMMEDIATE_OR_CANCEL = "ImmediateOrCancel"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """An order as the workflow asks for it; ``price`` None means a market order."""
+
+    symbol: str
+    side: str  # Buy / Sell
+    position_side: str  # Long / Short
+    qty: Decimal
+    price: Decimal | None
+    client_order_id: str
+    reduce_only: bool = False
+    time_in_force: str = GOOD_TILL_CANCEL
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """What the exchange says about one order."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    position_side: str
+    qty: Decimal
+    price: Decimal | None
+    status: str
+    filled_qty: Decimal = Decimal(0)
+    avg_price: Decimal | None = None
+    fee: Decimal = Decimal(0)
+    exchange_order_id: str = ""
+    reduce_only: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """No further fills can happen."""
+        return self.status in FINAL_STATUSES
+
+    def with_status(self, status: str) -> OrderResult:
+        """A copy with another status."""
+        return replace(self, status=status)
+
+
+class ExchangeClient(ABC):
+    """What the workflow needs from an exchange; every method raises ``clients.errors`` types."""
+
+    name: str = "exchange"
+
+    @abstractmethod
+    def get_candles(self, symbol: str, interval_minutes: int, limit: int) -> list[Candle]:
+        """The last ``limit`` closed candles, oldest first (the forming candle is never included)."""
+
+    @abstractmethod
+    def get_ticker(self, symbol: str) -> Ticker:
+        """Best bid and ask."""
+
+    @abstractmethod
+    def get_balance(self) -> Balance:
+        """USDT wallet balance and margin in use."""
+
+    @abstractmethod
+    def get_positions(self) -> list[Position]:
+        """Every open USDT-perpetual position of the account (size > 0)."""
+
+    def get_position(self, symbol: str, side: str) -> Position | None:
+        """The open position of one side of a symbol, or None."""
+        for position in self.get_positions():
+            if position.symbol == symbol and position.side == side and position.size > 0:
+                return position
+        return None
+
+    @abstractmethod
+    def get_instrument(self, symbol: str) -> InstrumentRules:
+        """Quantity step, minimums, tick and maximum leverage of a symbol."""
+
+    @abstractmethod
+    def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        """Set both sides' leverage; "not modified" is success."""
+
+    @abstractmethod
+    def ensure_hedge_mode(self, symbol: str) -> None:
+        """Switch the symbol to hedge (two-sided) mode; "already" is success."""
+
+    @abstractmethod
+    def place_order(self, order: OrderRequest) -> OrderResult:
+        """Place one order; a timeout or 5xx raises OutcomeUnknownError, never a re-send."""
+
+    @abstractmethod
+    def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
+        """Look an order up by our client order id, open or historical; None if it never existed."""
+
+    @abstractmethod
+    def cancel_orders(self, symbol: str, client_id_prefix: str) -> list[str]:
+        """Cancel our open orders on a symbol whose client id starts with the prefix; their ids."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """Round toward zero onto the step grid, as the existing bot does."""
+    if step <= 0:
+        raise ExchangeDataError(f"quantity step must be positive, got {step}")
+    return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+def ceil_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """Round up onto the step grid."""
+    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
+
+
+def round_price(price: Decimal, tick: Decimal, side: str) -> Decimal:
+    """Put a price on the tick, never on the worse side for us (buys round down, sells up)."""
+    rounding = ROUND_FLOOR if side == BUY else ROUND_CEILING
+    return (price / tick).to_integral_value(rounding=rounding) * tick
+
+
+def smallest_order_qty(rules: InstrumentRules, price: Decimal) -> Decimal:
+    """The smallest quantity the exchange accepts at this price (minimum size and value)."""
+    qty = max(rules.min_qty, rules.qty_step)
+    if rules.min_notional > 0 and price > 0 and qty * price < rules.min_notional:
+        qty = ceil_to_step(rules.min_notional / price, rules.qty_step)
+    return qty
+
+
+def meets_minimums(qty: Decimal, price: Decimal, rules: InstrumentRules) -> bool:
+    """Whether an order of this size passes the exchange's minimum size and value."""
+    if qty < rules.min_qty or qty <= 0:
+        return False
+    return rules.min_notional <= 0 or qty * price >= rules.min_notional
+
+
+def round2(value: Decimal) -> Decimal:
+    """Round half-up to two decimals (the existing bot's display and decision rounding)."""
+    return value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def margin_level(
+    margin: Decimal, upnl: Decimal, size: Decimal, mark: Decimal, maint_rate: Decimal
+) -> Decimal:
+    """Margin level of spec section 3.6: (margin + uPnL) / maintenance margin, two decimals."""
+    maintenance = size * mark * maint_rate
+    if maintenance <= 0:
+        raise ExchangeDataError("maintenance margin is zero; cannot compute the margin level")
+    return round2((margin + upnl) / maintenance)
+
+
+def unrealised_pnl(side: str, size: Decimal, entry: Decimal, mark: Decimal) -> Decimal:
+    """Unrealised PnL of a linear USDT position."""
+    diff = mark - entry
+    return diff * size if side == "Long" else -diff * size

@@ -1,0 +1,225 @@
+"""Where a run's configuration comes from: the existing bot's environment, or the database."""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from strategies.types import SIDES
+
+ALLOWED_EMA_INTERVALS = (1, 5, 15, 30, 60, 240, 1440, 10080, 43200, 129600, 518400)
+EXCHANGES = ("phemex", "bybit", "paper")
+TESTNET_TRUTHY = {"true", "1", "t"}
+AUTO_TRUTHY = {"true", "1", "yes"}
+POSTONLY_TRUTHY = {"true", "1", "t", "yes"}
+DEFAULT_LEVERAGE = Decimal(10)
+MAX_LEVERAGE = Decimal(125)
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded as the one line the operator will read."""
+
+
+@dataclass(frozen=True)
+class PairConfig:
+    """One trading pair as configured: what the workflow needs to run it."""
+
+    pair_key: str
+    symbol: str
+    side: str
+    auto: bool
+    leverage: Decimal = DEFAULT_LEVERAGE
+    ema_interval: int = 1
+    strategy: str = "martingale"
+    params: dict = field(default_factory=dict)
+
+
+class ConfigSource(ABC):
+    """The quick-start's interface, plus exchange, pairs and start-up flags."""
+
+    @abstractmethod
+    def get_api_credentials(self) -> tuple[str, str]:
+        """API key and secret (empty strings for the paper exchange)."""
+
+    @abstractmethod
+    def get_symbols(self) -> list[tuple[str, str, bool]]:
+        """(symbol, side, automatic) for each configured pair."""
+
+    @abstractmethod
+    def get_ema_interval(self) -> int:
+        """Candle interval in minutes for EMA50/EMA200."""
+
+    @abstractmethod
+    def is_testnet(self) -> bool:
+        """Whether to trade on the exchange's testnet."""
+
+    @abstractmethod
+    def get_telegram_config(self) -> tuple[str | None, str | None]:
+        """Telegram bot token and chat id, or Nones."""
+
+    @abstractmethod
+    def get_exchange(self) -> str:
+        """phemex, bybit or paper."""
+
+    @abstractmethod
+    def get_pairs(self) -> list[PairConfig]:
+        """Every pair with its leverage, EMA interval and strategy parameters."""
+
+    @property
+    def bot_key(self) -> str:
+        """The bot's id in client order ids ("0" for a standalone bot)."""
+        return "0"
+
+    def send_startup_message(self) -> bool:
+        """Whether to announce the start (BOT_STARTUP)."""
+        return False
+
+
+def truthy(value: str | None, accepted: set[str]) -> bool:
+    """The existing bot's truthiness: the lower-cased value is in its accepted set."""
+    return (value or "").strip().lower() in accepted
+
+
+def parse_symbols(raw: str) -> list[tuple[str, str, bool]]:
+    """Parse ``SYMBOL:SIDE:AUTO,...``; a malformed item is an error that names it."""
+    items = []
+    seen = set()
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        parts = [p.strip() for p in item.split(":")]
+        if len(parts) != 3 or not parts[0]:
+            raise ConfigError(f"SYMBOL item {item.strip()!r} must look like BTCUSDT:Long:True")
+        symbol, side, auto = parts
+        if side not in SIDES:
+            raise ConfigError(f"SYMBOL item {item.strip()!r}: side must be Long or Short")
+        if (symbol, side) in seen:
+            raise ConfigError(f"SYMBOL item {item.strip()!r} is listed twice")
+        seen.add((symbol, side))
+        items.append((symbol, side, truthy(auto, AUTO_TRUTHY)))
+    return items
+
+
+def parse_leverage(raw: str | None) -> Decimal:
+    """Leverage as a positive number up to 125."""
+    if raw is None or not raw.strip():
+        return DEFAULT_LEVERAGE
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ConfigError(f"LEVERAGE must be a number, got {raw!r}") from None
+    if not value.is_finite() or value <= 0 or value > MAX_LEVERAGE:
+        raise ConfigError(f"LEVERAGE must be above 0 and at most {MAX_LEVERAGE}, got {raw}")
+    return value
+
+
+def parse_ema_interval(raw: str | None) -> int:
+    """EMA_INTERVAL in minutes, one of the exchange's candle intervals."""
+    if raw is None or not raw.strip():
+        return 1
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"EMA_INTERVAL must be a whole number of minutes, got {raw!r}") from None
+    if value not in ALLOWED_EMA_INTERVALS:
+        allowed = ", ".join(map(str, ALLOWED_EMA_INTERVALS))
+        raise ConfigError(f"EMA_INTERVAL must be one of {allowed}, got {value}")
+    return value
+
+
+class EnvConfigSource(ConfigSource):
+    """The existing bot's environment variables, with its truthy sets and SYMBOL grammar."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self.env = dict(os.environ if environ is None else environ)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """One variable, stripped; blank counts as unset."""
+        value = self.env.get(name)
+        return value.strip() if value and value.strip() else default
+
+    def get_exchange(self) -> str:
+        """EXCHANGE, default phemex as before."""
+        exchange = (self.get("EXCHANGE") or "phemex").lower()
+        if exchange not in EXCHANGES:
+            raise ConfigError(f"EXCHANGE must be one of {', '.join(EXCHANGES)}, got {exchange!r}")
+        return exchange
+
+    def get_api_credentials(self) -> tuple[str, str]:
+        """API_KEY and API_SECRET; required unless the exchange is paper."""
+        key, secret = self.get("API_KEY", ""), self.get("API_SECRET", "")
+        if self.get_exchange() != "paper":
+            if not key:
+                raise ConfigError("API_KEY is not set (needed for EXCHANGE=" + self.get_exchange() + ")")
+            if not secret:
+                raise ConfigError("API_SECRET is not set")
+        return key, secret
+
+    def get_symbols(self) -> list[tuple[str, str, bool]]:
+        """SYMBOL, required."""
+        raw = self.get("SYMBOL")
+        if not raw:
+            raise ConfigError("SYMBOL is not set (example: SYMBOL=BTCUSDT:Long:True)")
+        symbols = parse_symbols(raw)
+        if not symbols:
+            raise ConfigError("SYMBOL lists no pairs (example: SYMBOL=BTCUSDT:Long:True)")
+        return symbols
+
+    def get_ema_interval(self) -> int:
+        """EMA_INTERVAL, default 1."""
+        return parse_ema_interval(self.get("EMA_INTERVAL"))
+
+    def is_testnet(self) -> bool:
+        """TESTNET in {true, 1, t}."""
+        return truthy(self.get("TESTNET"), TESTNET_TRUTHY)
+
+    def get_telegram_config(self) -> tuple[str | None, str | None]:
+        """TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID."""
+        return self.get("TELEGRAM_BOT_TOKEN"), self.get("TELEGRAM_CHAT_ID")
+
+    def send_startup_message(self) -> bool:
+        """BOT_STARTUP in {true, 1, t}."""
+        return truthy(self.get("BOT_STARTUP"), TESTNET_TRUTHY)
+
+    def strategy_params(self) -> dict:
+        """STRATEGY_PARAMS (a JSON object) plus USE_POSTONLY."""
+        raw = self.get("STRATEGY_PARAMS")
+        params = {}
+        if raw:
+            try:
+                params = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"STRATEGY_PARAMS is not valid JSON: {exc.msg}") from None
+            if not isinstance(params, dict):
+                raise ConfigError("STRATEGY_PARAMS must be a JSON object")
+        postonly = self.get("USE_POSTONLY")
+        if postonly is not None and "use_postonly" not in params:
+            params["use_postonly"] = truthy(postonly, POSTONLY_TRUTHY)
+        return params
+
+    def get_pairs(self) -> list[PairConfig]:
+        """One PairConfig per SYMBOL item, sharing LEVERAGE, EMA_INTERVAL and STRATEGY_PARAMS."""
+        leverage = parse_leverage(self.get("LEVERAGE"))
+        interval = self.get_ema_interval()
+        strategy = self.get("STRATEGY", "martingale")
+        params = self.strategy_params()
+        return [
+            PairConfig(f"{symbol}{side[0]}", symbol, side, auto, leverage, interval, strategy,
+                       dict(params))
+            for symbol, side, auto in self.get_symbols()
+        ]
+
+
+def get_config_source(environ: Mapping[str, str] | None = None) -> ConfigSource:
+    """The database source when BOT_ID is set, otherwise the environment."""
+    env = os.environ if environ is None else environ
+    bot_id = (env.get("BOT_ID") or "").strip()
+    if bot_id:
+        from saas.bot_config import DatabaseConfigSource  # noqa: PLC0415 - only database mode pays
+
+        return DatabaseConfigSource(bot_id, env)
+    return EnvConfigSource(env)

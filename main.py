@@ -1,0 +1,143 @@
+"""dcabot's command line: one run of the bot (``python main.py``) or a subcommand."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+COMMANDS = {
+    "backtest": "workflows.backtest",
+    "download": "clients.download",
+    "run-due": "workflows.runner",
+    "demo": "workflows.demo",
+}
+USAGE = (
+    "usage: python main.py [backtest|download|run-due|demo] ...\n"
+    "  with no command: one run of every configured pair (BOT_ID set: database mode, "
+    "otherwise the .env / environment)"
+)
+EXIT_CONFIG = 2
+
+
+def utc_now() -> datetime:
+    """The one clock of a live run."""
+    return datetime.now(UTC)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Structured JSON logs on stdout, as the existing bot wrote them (now on stdout)."""
+    from pythonjsonlogger.json import JsonFormatter  # noqa: PLC0415 - keep start-up light
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def build_workflow(source, env: Mapping, clock: Callable[[], datetime], data_dir: Path, notifier):
+    """The client, journal and workflow for a configuration source."""
+    from clients.factory import make_client  # noqa: PLC0415
+    from workflows.journal import FileJournal  # noqa: PLC0415
+    from workflows.trading import TradingWorkflow  # noqa: PLC0415
+
+    key, secret = source.get_api_credentials()
+    client = make_client(
+        source.get_exchange(), key, secret, testnet=source.is_testnet(), env=env, clock=clock,
+        data_dir=data_dir,
+    )
+    journal = source.journal() if hasattr(source, "journal") else FileJournal(data_dir)
+    return TradingWorkflow(client, journal, notifier, bot_key=source.bot_key)
+
+
+def build_pairs(source) -> list:
+    """Pair settings with their validated strategies; errors name the bad setting."""
+    from strategies import get_strategy  # noqa: PLC0415
+    from workflows.trading import PairSettings  # noqa: PLC0415
+
+    return [
+        PairSettings(p.pair_key, p.symbol, p.side, p.auto, p.leverage, p.ema_interval,
+                     get_strategy(p.strategy, p.params))
+        for p in source.get_pairs()
+    ]
+
+
+def startup_event(source):
+    """The "bot started" message for BOT_STARTUP."""
+    from notifications.base import BOT_STARTED, Event  # noqa: PLC0415
+
+    network = "TESTNET" if source.is_testnet() else "MAINNET"
+    pairs = [f"{symbol} ({side})" for symbol, side, _ in source.get_symbols()]
+    return Event(BOT_STARTED, {"network": network, "pairs": pairs, "exchange": source.get_exchange()})
+
+
+def run_once(
+    env: Mapping,
+    clock: Callable[[], datetime] = utc_now,
+    data_dir: Path | None = None,
+    notifier=None,
+    report: Callable | None = None,
+) -> int:
+    """One run of every configured pair; returns the exit status."""
+    from clients.factory import ClientConfigError  # noqa: PLC0415
+    from config_loader import ConfigError, get_config_source  # noqa: PLC0415
+    from notifications import build_notifier  # noqa: PLC0415
+    from strategies import StrategyParamError  # noqa: PLC0415
+
+    data_dir = Path(data_dir or env.get("DATA_DIR") or HERE / ".dcabot")
+    try:
+        source = get_config_source(env)
+        pairs = build_pairs(source)
+        if notifier is None:
+            token, chat = source.get_telegram_config()
+            notifier = build_notifier(token, chat, api_base=env.get("TELEGRAM_API_BASE"))
+        workflow = build_workflow(source, env, clock, data_dir, notifier)
+    except (ConfigError, StrategyParamError, ClientConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if source.send_startup_message():
+        notifier.send(startup_event(source))
+    try:
+        result = workflow.run(pairs, clock(), finished=clock)
+    finally:
+        workflow.client.close()
+    if report is not None:
+        report(result)
+    for pair in result.pairs:
+        if pair.error:
+            print(f"{pair.symbol} {pair.side}: {pair.error}", file=sys.stderr)
+    return result.exit_code
+
+
+def load_dotenv_beside_main() -> None:
+    """Load the .env next to main.py without overriding the real environment (as before)."""
+    from dotenv import load_dotenv  # noqa: PLC0415
+
+    load_dotenv(HERE / ".env", override=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch a subcommand, or run the bot once."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in COMMANDS:
+        return importlib.import_module(COMMANDS[args[0]]).main(args[1:])
+    if args and args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if args:
+        print(f"error: unknown command {args[0]!r}; {USAGE.splitlines()[0]}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not os.environ.get("BOT_ID"):
+        load_dotenv_beside_main()
+    configure_logging()
+    return run_once(os.environ)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
