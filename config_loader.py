@@ -154,7 +154,9 @@ class EnvConfigSource(ConfigSource):
         key, secret = self.get("API_KEY", ""), self.get("API_SECRET", "")
         if self.get_exchange() != "paper":
             if not key:
-                raise ConfigError("API_KEY is not set (needed for EXCHANGE=" + self.get_exchange() + ")")
+                raise ConfigError(
+                    "API_KEY is not set (needed for EXCHANGE=" + self.get_exchange() + ")"
+                )
             if not secret:
                 raise ConfigError("API_SECRET is not set")
         return key, secret
@@ -208,8 +210,9 @@ class EnvConfigSource(ConfigSource):
         strategy = self.get("STRATEGY", "martingale")
         params = self.strategy_params()
         return [
-            PairConfig(f"{symbol}{side[0]}", symbol, side, auto, leverage, interval, strategy,
-                       dict(params))
+            PairConfig(
+                f"{symbol}{side[0]}", symbol, side, auto, leverage, interval, strategy, dict(params)
+            )
             for symbol, side, auto in self.get_symbols()
         ]
 

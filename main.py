@@ -47,11 +47,21 @@ def build_workflow(source, env: Mapping, clock: Callable[[], datetime], data_dir
     from workflows.journal import FileJournal  # noqa: PLC0415
     from workflows.trading import TradingWorkflow  # noqa: PLC0415
 
-    key, secret = source.get_api_credentials()
-    client = make_client(
-        source.get_exchange(), key, secret, testnet=source.is_testnet(), env=env, clock=clock,
-        data_dir=data_dir,
-    )
+    # A source may bring its own client and journal (the database source keeps paper state and
+    # the journal in the database); the environment source uses files under data_dir.
+    if hasattr(source, "make_client"):
+        client = source.make_client(env=env, clock=clock)
+    else:
+        key, secret = source.get_api_credentials()
+        client = make_client(
+            source.get_exchange(),
+            key,
+            secret,
+            testnet=source.is_testnet(),
+            env=env,
+            clock=clock,
+            data_dir=data_dir,
+        )
     journal = source.journal() if hasattr(source, "journal") else FileJournal(data_dir)
     return TradingWorkflow(client, journal, notifier, bot_key=source.bot_key)
 
@@ -62,8 +72,15 @@ def build_pairs(source) -> list:
     from workflows.trading import PairSettings  # noqa: PLC0415
 
     return [
-        PairSettings(p.pair_key, p.symbol, p.side, p.auto, p.leverage, p.ema_interval,
-                     get_strategy(p.strategy, p.params))
+        PairSettings(
+            p.pair_key,
+            p.symbol,
+            p.side,
+            p.auto,
+            p.leverage,
+            p.ema_interval,
+            get_strategy(p.strategy, p.params),
+        )
         for p in source.get_pairs()
     ]
 
@@ -74,7 +91,9 @@ def startup_event(source):
 
     network = "TESTNET" if source.is_testnet() else "MAINNET"
     pairs = [f"{symbol} ({side})" for symbol, side, _ in source.get_symbols()]
-    return Event(BOT_STARTED, {"network": network, "pairs": pairs, "exchange": source.get_exchange()})
+    return Event(
+        BOT_STARTED, {"network": network, "pairs": pairs, "exchange": source.get_exchange()}
+    )
 
 
 def run_once(
@@ -107,6 +126,8 @@ def run_once(
         result = workflow.run(pairs, clock(), finished=clock)
     finally:
         workflow.client.close()
+    if hasattr(source, "record_result"):
+        source.record_result(result)  # e.g. pause the bot after an authentication error
     if report is not None:
         report(result)
     for pair in result.pairs:

@@ -81,7 +81,7 @@ class ExchangeClient(ABC):
 
     @abstractmethod
     def get_candles(self, symbol: str, interval_minutes: int, limit: int) -> list[Candle]:
-        """The last ``limit`` closed candles, oldest first (the forming candle is never included)."""
+        """The last ``limit`` closed candles, oldest first (never the forming one)."""
 
     @abstractmethod
     def get_ticker(self, symbol: str) -> Ticker:
@@ -126,7 +126,7 @@ class ExchangeClient(ABC):
     def cancel_orders(self, symbol: str, client_id_prefix: str) -> list[str]:
         """Cancel our open orders on a symbol whose client id starts with the prefix; their ids."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most clients hold nothing
         """Release connections."""
 
 

@@ -75,4 +75,6 @@ def make_client(
         return real_client(exchange, api_key, api_secret, testnet, env)
     state_path = Path(env.get("PAPER_STATE_FILE") or data_dir / "paper-state.json")
     engine = None if state_path.exists() else PaperEngine(balance=paper_balance(env))
-    return PaperClient(paper_price_source(env, testnet), clock, engine=engine, state_path=state_path)
+    return PaperClient(
+        paper_price_source(env, testnet), clock, engine=engine, state_path=state_path
+    )

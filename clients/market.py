@@ -32,12 +32,24 @@ class PriceSource(Protocol):
 
 DEFAULT_INSTRUMENTS = {
     "BTCUSDT": InstrumentRules(
-        "BTCUSDT", Decimal("0.001"), Decimal("0.001"), Decimal("100"), Decimal("0.1"),
-        Decimal("5"), Decimal("100"), Decimal("0.005"),
+        "BTCUSDT",
+        Decimal("0.001"),
+        Decimal("0.001"),
+        Decimal("100"),
+        Decimal("0.1"),
+        Decimal("5"),
+        Decimal("100"),
+        Decimal("0.005"),
     ),
     "ETHUSDT": InstrumentRules(
-        "ETHUSDT", Decimal("0.01"), Decimal("0.01"), Decimal("1000"), Decimal("0.01"),
-        Decimal("5"), Decimal("100"), Decimal("0.005"),
+        "ETHUSDT",
+        Decimal("0.01"),
+        Decimal("0.01"),
+        Decimal("1000"),
+        Decimal("0.01"),
+        Decimal("5"),
+        Decimal("100"),
+        Decimal("0.005"),
     ),
 }
 DEFAULT_BASE_PRICES = {"BTCUSDT": 30000.0, "ETHUSDT": 2000.0}
@@ -46,8 +58,14 @@ DEFAULT_BASE_PRICES = {"BTCUSDT": 30000.0, "ETHUSDT": 2000.0}
 def default_instrument(symbol: str) -> InstrumentRules:
     """Rules for a symbol the simulated market does not list: a small-cap-like contract."""
     return DEFAULT_INSTRUMENTS.get(symbol) or InstrumentRules(
-        symbol, Decimal("1"), Decimal("1"), Decimal("1000000"), Decimal("0.0001"),
-        Decimal("5"), Decimal("50"), Decimal("0.01"),
+        symbol,
+        Decimal("1"),
+        Decimal("1"),
+        Decimal("1000000"),
+        Decimal("0.0001"),
+        Decimal("5"),
+        Decimal("50"),
+        Decimal("0.01"),
     )
 
 
@@ -110,7 +128,7 @@ class PathMarket:
         return self.instruments.get(symbol) or default_instrument(symbol)
 
     def minute_arrays(self, symbol: str, start_minute: int, count: int) -> tuple[np.ndarray, ...]:
-        """Open, high, low, close and volume of ``count`` one-minute candles from ``start_minute``."""
+        """Open, high, low, close and volume of ``count`` 1-minute candles from ``start_minute``."""
         minutes = np.arange(start_minute, start_minute + count + 1, dtype=np.int64)
         prices = self.path(symbol)(minutes)
         opens, closes = prices[:-1], prices[1:]
@@ -137,7 +155,10 @@ class PathMarket:
         return [
             Candle(
                 (first_open + i * interval_minutes) * MINUTE_MS,
-                to_tick(op, tick), to_tick(hi, tick), to_tick(lo, tick), to_tick(cl, tick),
+                to_tick(op, tick),
+                to_tick(hi, tick),
+                to_tick(lo, tick),
+                to_tick(cl, tick),
                 Decimal(f"{vol:.3f}"),
             )
             for i, (op, hi, lo, cl, vol) in enumerate(rows)

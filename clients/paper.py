@@ -172,7 +172,15 @@ def engine_to_dict(engine: PaperEngine) -> dict:
         "maint_rates": {k: str(v) for k, v in engine.maint_rates.items()},
         "marks": {k: str(v) for k, v in engine.marks.items()},
         "positions": [
-            [sym, side, str(p.size), str(p.entry), str(p.margin), str(p.leverage), str(p.maint_rate)]
+            [
+                sym,
+                side,
+                str(p.size),
+                str(p.entry),
+                str(p.margin),
+                str(p.leverage),
+                str(p.maint_rate),
+            ]
             for (sym, side), p in engine.positions.items()
         ],
         "orders": {cid: _order_to_dict(o) for cid, o in engine.orders.items() if cid in keep},
@@ -184,11 +192,19 @@ def _order_to_dict(order: PaperOrder) -> dict:
     """One order as plain JSON values."""
     r = order.request
     return {
-        "symbol": r.symbol, "side": r.side, "pos": r.position_side, "qty": str(r.qty),
-        "price": None if r.price is None else str(r.price), "reduce_only": r.reduce_only,
-        "tif": r.time_in_force, "status": order.status, "ts": order.ts_ms,
-        "lev": str(order.leverage), "filled": str(order.filled_qty),
-        "avg": None if order.avg_price is None else str(order.avg_price), "fee": str(order.fee),
+        "symbol": r.symbol,
+        "side": r.side,
+        "pos": r.position_side,
+        "qty": str(r.qty),
+        "price": None if r.price is None else str(r.price),
+        "reduce_only": r.reduce_only,
+        "tif": r.time_in_force,
+        "status": order.status,
+        "ts": order.ts_ms,
+        "lev": str(order.leverage),
+        "filled": str(order.filled_qty),
+        "avg": None if order.avg_price is None else str(order.avg_price),
+        "fee": str(order.fee),
     }
 
 
@@ -204,18 +220,30 @@ def engine_from_dict(data: dict) -> PaperEngine:
     engine.maint_rates = {k: Decimal(v) for k, v in data["maint_rates"].items()}
     engine.marks = {k: Decimal(v) for k, v in data["marks"].items()}
     for sym, side, size, entry, margin, lev, mmr in data["positions"]:
-        pos = PaperPosition(Decimal(size), Decimal(entry), Decimal(margin), Decimal(lev),
-                            Decimal(mmr))
+        pos = PaperPosition(
+            Decimal(size), Decimal(entry), Decimal(margin), Decimal(lev), Decimal(mmr)
+        )
         engine._reprice(side, pos)
         engine.positions[(sym, side)] = pos
     for cid, o in data["orders"].items():
         req = OrderRequest(
-            o["symbol"], o["side"], o["pos"], Decimal(o["qty"]),
-            None if o["price"] is None else Decimal(o["price"]), cid, o["reduce_only"], o["tif"],
+            o["symbol"],
+            o["side"],
+            o["pos"],
+            Decimal(o["qty"]),
+            None if o["price"] is None else Decimal(o["price"]),
+            cid,
+            o["reduce_only"],
+            o["tif"],
         )
         engine.orders[cid] = PaperOrder(
-            req, o["status"], o["ts"], Decimal(o["lev"]), Decimal(o["filled"]),
-            None if o["avg"] is None else Decimal(o["avg"]), Decimal(o["fee"]),
+            req,
+            o["status"],
+            o["ts"],
+            Decimal(o["lev"]),
+            Decimal(o["filled"]),
+            None if o["avg"] is None else Decimal(o["avg"]),
+            Decimal(o["fee"]),
         )
     engine.open_ids = {k: list(v) for k, v in data["open_ids"].items()}
     return engine

@@ -122,10 +122,16 @@ class PaperEngine:
         mark = self.marks.get(symbol, pos.entry)
         upnl = unrealised_pnl(side, pos.size, pos.entry, mark)
         return Position(
-            symbol=symbol, side=side, size=pos.size, entry_price=pos.entry, margin=pos.margin,
+            symbol=symbol,
+            side=side,
+            size=pos.size,
+            entry_price=pos.entry,
+            margin=pos.margin,
             unrealised_pnl=upnl,
             margin_level=margin_level(pos.margin, upnl, pos.size, mark, pos.maint_rate),
-            mark_price=mark, leverage=pos.leverage, liquidation_price=pos.liq_price,
+            mark_price=mark,
+            leverage=pos.leverage,
+            liquidation_price=pos.liq_price,
         )
 
     def all_positions(self) -> list[Position]:
@@ -176,7 +182,9 @@ class PaperEngine:
         if req.qty <= 0 or req.qty % rules.qty_step != 0:
             raise InvalidOrderError(f"quantity {req.qty} is not on the step {rules.qty_step}")
         if req.qty < rules.min_qty or req.qty > rules.max_qty:
-            raise InvalidOrderError(f"quantity {req.qty} outside [{rules.min_qty}, {rules.max_qty}]")
+            raise InvalidOrderError(
+                f"quantity {req.qty} outside [{rules.min_qty}, {rules.max_qty}]"
+            )
         if req.price is not None:
             if req.price <= 0 or req.price % rules.tick_size != 0:
                 raise InvalidOrderError(f"price {req.price} is not on the tick {rules.tick_size}")
@@ -212,10 +220,18 @@ class PaperEngine:
             return None
         req = order.request
         return OrderResult(
-            client_order_id=cid, symbol=req.symbol, side=req.side,
-            position_side=req.position_side, qty=req.qty, price=req.price, status=order.status,
-            filled_qty=order.filled_qty, avg_price=order.avg_price, fee=order.fee,
-            exchange_order_id=f"paper-{cid}", reduce_only=req.reduce_only,
+            client_order_id=cid,
+            symbol=req.symbol,
+            side=req.side,
+            position_side=req.position_side,
+            qty=req.qty,
+            price=req.price,
+            status=order.status,
+            filled_qty=order.filled_qty,
+            avg_price=order.avg_price,
+            fee=order.fee,
+            exchange_order_id=f"paper-{cid}",
+            reduce_only=req.reduce_only,
         )
 
     # -- market events -------------------------------------------------------------------------
@@ -233,7 +249,9 @@ class PaperEngine:
                 self._fill(order, price, ts_ms, maker=True)
         for side in (LONG, SHORT):
             pos = self.positions.get((symbol, side))
-            if pos is not None and (low <= pos.liq_price if side == LONG else high >= pos.liq_price):
+            if pos is not None and (
+                low <= pos.liq_price if side == LONG else high >= pos.liq_price
+            ):
                 self._liquidate(symbol, side, pos, ts_ms)
         self.marks[symbol] = close
 
@@ -285,8 +303,19 @@ class PaperEngine:
         order.avg_price = price
         order.fee = fee
         self.fills.append(
-            Fill(ts_ms, req.symbol, req.position_side, kind, req.side, qty, price, fee, pnl,
-                 req.client_order_id, maker)
+            Fill(
+                ts_ms,
+                req.symbol,
+                req.position_side,
+                kind,
+                req.side,
+                qty,
+                price,
+                fee,
+                pnl,
+                req.client_order_id,
+                maker,
+            )
         )
 
     def _grow(self, key, side, qty, price, lev, symbol) -> None:
@@ -319,8 +348,19 @@ class PaperEngine:
                 order.status = CANCELLED
                 self.open_ids[symbol].remove(cid)
         self.fills.append(
-            Fill(ts_ms, symbol, side, "LIQUIDATION", "Sell" if side == LONG else "Buy", pos.size,
-                 pos.liq_price, ZERO, -pos.margin, "", False)
+            Fill(
+                ts_ms,
+                symbol,
+                side,
+                "LIQUIDATION",
+                "Sell" if side == LONG else "Buy",
+                pos.size,
+                pos.liq_price,
+                ZERO,
+                -pos.margin,
+                "",
+                False,
+            )
         )
 
     def triggers(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:

@@ -10,9 +10,13 @@ logger = logging.getLogger(__name__)
 
 # Event kinds, with the fields each carries (all optional except those named by the formatter).
 BOT_STARTED = "bot_started"  # network, pairs: list of "SYMBOL (Side)"
-POSITION_OPENED = "position_opened"  # symbol, side, qty, price, size, value, pct, upnl, roe, balance
+POSITION_OPENED = (
+    "position_opened"  # symbol, side, qty, price, size, value, pct, upnl, roe, balance
+)
 POSITION_ADDED = "position_added"  # as opened
-POSITION_REDUCED = "position_reduced"  # symbol, side, qty, price, size, value, pct, pnl, roe, reason
+POSITION_REDUCED = (
+    "position_reduced"  # symbol, side, qty, price, size, value, pct, pnl, roe, reason
+)
 POSITION_CLOSED = "position_closed"  # symbol, side, qty, price, pnl, roe, reason, balance
 ORDER_SKIPPED = "order_skipped"  # symbol, side, reason, usage_pct, cap_pct, qty, price
 HIGH_VOLATILITY = "high_volatility"  # symbol, side, metric, value, threshold, margin_level
@@ -55,7 +59,7 @@ class Notifier(ABC):
 
 
 class FanOut(Notifier):
-    """Sends each event to every channel; a failing channel is logged and the others still get it."""
+    """Sends each event to every channel; a failing one is logged, the rest still get it."""
 
     name = "fanout"
 

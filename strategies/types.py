@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 LONG = "Long"
 SHORT = "Short"
@@ -14,7 +14,7 @@ BUY = "Buy"
 SELL = "Sell"
 
 
-class ActionKind(str, Enum):
+class ActionKind(StrEnum):
     """What an order does to the position."""
 
     OPEN = "OPEN"
@@ -181,7 +181,7 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """Something the owner should hear about; ``key`` identifies the condition for de-duplication."""
+    """Something the owner should hear about; ``key`` names the condition for de-duplication."""
 
     kind: str
     key: str

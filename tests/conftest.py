@@ -9,6 +9,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.telegram",
     "tests.fixtures.exchange",
+    "tests.fixtures.database",
 ]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ohlcv"

@@ -14,7 +14,9 @@ def source(**env):
 
 def test_symbol_grammar_with_hedged_pairs_and_auto_flags():
     assert parse_symbols(" INJUSDT:Short:True , INJUSDT:Long:yes,BTCUSDT:Long:no,") == [
-        ("INJUSDT", "Short", True), ("INJUSDT", "Long", True), ("BTCUSDT", "Long", False),
+        ("INJUSDT", "Short", True),
+        ("INJUSDT", "Long", True),
+        ("BTCUSDT", "Long", False),
     ]
 
 
@@ -42,7 +44,10 @@ def test_malformed_symbol_items_are_errors_naming_the_item(raw, message):
         ({"EXCHANGE": "paper"}, "SYMBOL is not set"),
         ({"EXCHANGE": "kraken"}, "EXCHANGE must be one of"),
         ({"EXCHANGE": "paper", "SYMBOL": ","}, "SYMBOL lists no pairs"),
-        ({"EXCHANGE": "paper", "SYMBOL": "A:Long:1", "EMA_INTERVAL": "abc"}, "EMA_INTERVAL must be"),
+        (
+            {"EXCHANGE": "paper", "SYMBOL": "A:Long:1", "EMA_INTERVAL": "abc"},
+            "EMA_INTERVAL must be",
+        ),
         ({"EXCHANGE": "paper", "SYMBOL": "A:Long:1", "EMA_INTERVAL": "7"}, "one of 1, 5, 15"),
         ({"EXCHANGE": "paper", "SYMBOL": "A:Long:1", "LEVERAGE": "0"}, "LEVERAGE must be above 0"),
         ({"EXCHANGE": "paper", "SYMBOL": "A:Long:1", "LEVERAGE": "x"}, "LEVERAGE must be a number"),
@@ -59,8 +64,14 @@ def test_configuration_errors_are_one_readable_line(env, message):
 
 
 def test_defaults_and_truthy_sets_match_the_existing_bot():
-    src = source(SYMBOL="BTCUSDT:Long:True", API_KEY="k", API_SECRET="s", TESTNET="T",
-                 BOT_STARTUP="1", USE_POSTONLY="no")
+    src = source(
+        SYMBOL="BTCUSDT:Long:True",
+        API_KEY="k",
+        API_SECRET="s",
+        TESTNET="T",
+        BOT_STARTUP="1",
+        USE_POSTONLY="no",
+    )
     assert src.get_exchange() == "phemex"
     assert src.is_testnet() and src.send_startup_message()
     assert src.get_ema_interval() == 1
@@ -72,8 +83,12 @@ def test_defaults_and_truthy_sets_match_the_existing_bot():
 
 
 def test_paper_needs_no_keys_and_pairs_get_stable_keys():
-    src = source(EXCHANGE="paper", SYMBOL="ETHUSDT:Short:1,ETHUSDT:Long:0", LEVERAGE="5",
-                 STRATEGY_PARAMS='{"profit_pnl": 0.2}')
+    src = source(
+        EXCHANGE="paper",
+        SYMBOL="ETHUSDT:Short:1,ETHUSDT:Long:0",
+        LEVERAGE="5",
+        STRATEGY_PARAMS='{"profit_pnl": 0.2}',
+    )
     assert src.get_api_credentials() == ("", "")
     pairs = src.get_pairs()
     assert [p.pair_key for p in pairs] == ["ETHUSDTS", "ETHUSDTL"]

@@ -17,8 +17,12 @@ def run_main(tmp_path, *args, **env):
     """Run main.py in its own process with exactly this environment (plus PATH)."""
     full_env = {"PATH": os.environ["PATH"], "DATA_DIR": str(tmp_path / "data"), **env}
     return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args], env=full_env, capture_output=True,
-        text=True, timeout=120, cwd=tmp_path,
+        [sys.executable, str(ROOT / "main.py"), *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
 
 
@@ -27,12 +31,18 @@ def run_main(tmp_path, *args, **env):
     [
         ({"SYMBOL": "BTCUSDT:Long:True"}, "API_KEY is not set"),
         ({"EXCHANGE": "paper", "SYMBOL": "BTCUSDT:Long"}, "'BTCUSDT:Long' must look like"),
-        ({"EXCHANGE": "paper", "SYMBOL": "BTCUSDT:Long:True", "EMA_INTERVAL": "abc"},
-         "EMA_INTERVAL must be a whole number"),
-        ({"EXCHANGE": "paper", "SYMBOL": "BTCUSDT:Long:True", "STRATEGY_PARAMS": '{"foo": 1}'},
-         "foo"),
-        ({"EXCHANGE": "paper", "SYMBOL": "BTCUSDT:Long:True", "LEVERAGE": "0"},
-         "LEVERAGE must be above 0"),
+        (
+            {"EXCHANGE": "paper", "SYMBOL": "BTCUSDT:Long:True", "EMA_INTERVAL": "abc"},
+            "EMA_INTERVAL must be a whole number",
+        ),
+        (
+            {"EXCHANGE": "paper", "SYMBOL": "BTCUSDT:Long:True", "STRATEGY_PARAMS": '{"foo": 1}'},
+            "foo",
+        ),
+        (
+            {"EXCHANGE": "paper", "SYMBOL": "BTCUSDT:Long:True", "LEVERAGE": "0"},
+            "LEVERAGE must be above 0",
+        ),
     ],
 )
 def test_configuration_errors_exit_non_zero_with_one_line_and_place_nothing(tmp_path, env, message):

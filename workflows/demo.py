@@ -40,10 +40,16 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="dcabot-demo-") as tmp:
         data_dir = Path(args.data_dir or tmp)
-        env = {"EXCHANGE": "paper", "SYMBOL": args.symbol, "EMA_INTERVAL": "5",
-               "PAPER_BALANCE": "10000"}
-        print(f"dcabot demo: paper exchange, simulated market, {args.runs} runs "
-              f"every {args.step_minutes} min, pairs {args.symbol}")
+        env = {
+            "EXCHANGE": "paper",
+            "SYMBOL": args.symbol,
+            "EMA_INTERVAL": "5",
+            "PAPER_BALANCE": "10000",
+        }
+        print(
+            f"dcabot demo: paper exchange, simulated market, {args.runs} runs "
+            f"every {args.step_minutes} min, pairs {args.symbol}"
+        )
         status = 0
         for i in range(args.runs):
             now = DEMO_START + timedelta(minutes=i * args.step_minutes)
@@ -53,7 +59,15 @@ def main(argv: list[str]) -> int:
                     text = pair.conclusion or pair.error
                     print(f"{now:%Y-%m-%d %H:%M} {pair.symbol:>8} {pair.side:<5} {text}")
 
-            status = max(status, run_once(env, clock=lambda now=now: now, data_dir=data_dir,
-                                          notifier=ConsoleNotifier(), report=report))
+            status = max(
+                status,
+                run_once(
+                    env,
+                    clock=lambda now=now: now,
+                    data_dir=data_dir,
+                    notifier=ConsoleNotifier(),
+                    report=report,
+                ),
+            )
         print("done; nothing was sent anywhere. Real runs: see README (standalone .env mode).")
     return status

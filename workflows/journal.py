@@ -89,7 +89,7 @@ class RunRecord:
 
 
 class Journal(ABC):
-    """Storage the trading workflow needs; the file journal and the database journal implement it."""
+    """Storage the trading workflow needs; file and database journals implement it."""
 
     @abstractmethod
     def acquire_lock(self) -> bool:

@@ -124,10 +124,18 @@ def read_snapshot(client: ExchangeClient, pair: PairSettings, now: datetime) -> 
         None,
     )
     return Snapshot(
-        now=now, symbol=pair.symbol, side=pair.side, auto=pair.auto, leverage=pair.leverage,
-        bid=ticker.bid, ask=ticker.ask, balance=client.get_balance().wallet, position=position,
+        now=now,
+        symbol=pair.symbol,
+        side=pair.side,
+        auto=pair.auto,
+        leverage=pair.leverage,
+        bid=ticker.bid,
+        ask=ticker.ask,
+        balance=client.get_balance().wallet,
+        position=position,
         indicators=indicators_from_candles(ema_candles, hourly, five),
-        instrument=client.get_instrument(pair.symbol), account_positions=positions,
+        instrument=client.get_instrument(pair.symbol),
+        account_positions=positions,
     )
 
 
@@ -145,7 +153,9 @@ class TradingWorkflow:
     def run(self, pairs: list[PairSettings], now: datetime, finished=None) -> BotRunResult:
         """One run over every pair under the per-bot lock; ``finished`` gives the end time."""
         if not self.journal.acquire_lock():
-            logger.info("another run of this bot is in progress; exiting", extra={"bot": self.bot_key})
+            logger.info(
+                "another run of this bot is in progress; exiting", extra={"bot": self.bot_key}
+            )
             return BotRunResult(run_id="", outcome=LOCKED)
         try:
             run_id = self.journal.start_run(now)
@@ -158,11 +168,15 @@ class TradingWorkflow:
                     break
                 if pair_result.outcome != OK:
                     result.outcome = FAILED
-            self.journal.finish_run(RunRecord(
-                run_id=run_id, started_at=now, finished_at=finished() if finished else now,
-                outcome=result.outcome,
-                conclusions={p.pair_key: p.conclusion or p.error for p in result.pairs},
-            ))
+            self.journal.finish_run(
+                RunRecord(
+                    run_id=run_id,
+                    started_at=now,
+                    finished_at=finished() if finished else now,
+                    outcome=result.outcome,
+                    conclusions={p.pair_key: p.conclusion or p.error for p in result.pairs},
+                )
+            )
             return result
         finally:
             self.journal.release_lock()
@@ -183,10 +197,17 @@ class TradingWorkflow:
             base.outcome, base.error = FAILED, f"{type(exc).__name__}: {exc}"
         logger.warning(base.error, extra={"symbol": pair.symbol, "side": pair.side})
         self.journal.log("error", base.error, symbol=pair.symbol, side=pair.side)
-        self.notifier.send(Event(ERROR, {
-            "symbol": pair.symbol, "side": pair.side, "error_type": base.outcome,
-            "message": base.error,
-        }))
+        self.notifier.send(
+            Event(
+                ERROR,
+                {
+                    "symbol": pair.symbol,
+                    "side": pair.side,
+                    "error_type": base.outcome,
+                    "message": base.error,
+                },
+            )
+        )
         return base
 
     def run_pair(self, pair: PairSettings, run_id: str, now: datetime) -> PairResult:
@@ -200,13 +221,19 @@ class TradingWorkflow:
         for n, action in enumerate(decision.actions, start=1):
             placed += self.execute(pair, action, snapshot, run_id, n, now)
         self.send_alerts(pair, decision.alerts)
-        logger.info(decision.conclusion, extra={
-            "symbol": pair.symbol, "side": pair.side, "action": "decide",
-            "json": {"actions": [a.kind.value for a in decision.actions], "run": run_id},
-        })
+        logger.info(
+            decision.conclusion,
+            extra={
+                "symbol": pair.symbol,
+                "side": pair.side,
+                "action": "decide",
+                "json": {"actions": [a.kind.value for a in decision.actions], "run": run_id},
+            },
+        )
         self.journal.log("info", decision.conclusion, symbol=pair.symbol, side=pair.side)
-        return PairResult(pair.pair_key, pair.symbol, pair.side, OK, decision.conclusion,
-                          orders_placed=placed)
+        return PairResult(
+            pair.pair_key, pair.symbol, pair.side, OK, decision.conclusion, orders_placed=placed
+        )
 
     def reconcile(self, pair: PairSettings, now: datetime) -> None:
         """Cancel our stale orders, then settle every order the journal has not closed."""
@@ -222,24 +249,44 @@ class TradingWorkflow:
             self.settle(record, result, pair, now)
 
     def execute(
-        self, pair: PairSettings, action: Action, snapshot: Snapshot, run_id: str, n: int,
+        self,
+        pair: PairSettings,
+        action: Action,
+        snapshot: Snapshot,
+        run_id: str,
+        n: int,
         now: datetime,
     ) -> int:
         """Write the intent, send the order, record what came back; 1 when it reached the book."""
         cid = f"{order_prefix(self.bot_key, pair.pair_key)}{run_id}-{n}"
         position = snapshot.position
         record = OrderRecord(
-            client_order_id=cid, pair_key=pair.pair_key, symbol=pair.symbol, side=pair.side,
-            action=action.kind.value, order_side=action.order_side, qty=action.qty,
-            price=action.price, status=j.PENDING, run_id=run_id, created_at=now,
-            reduce_only=action.reduce_only, post_only=action.post_only, reason=action.reason,
+            client_order_id=cid,
+            pair_key=pair.pair_key,
+            symbol=pair.symbol,
+            side=pair.side,
+            action=action.kind.value,
+            order_side=action.order_side,
+            qty=action.qty,
+            price=action.price,
+            status=j.PENDING,
+            run_id=run_id,
+            created_at=now,
+            reduce_only=action.reduce_only,
+            post_only=action.post_only,
+            reason=action.reason,
             ref_entry_price=position.entry_price if position else None,
             ref_margin=position.margin if position else None,
         )
         self.journal.record_intent(record)
         request = OrderRequest(
-            symbol=pair.symbol, side=action.order_side, position_side=pair.side, qty=action.qty,
-            price=action.price, client_order_id=cid, reduce_only=action.reduce_only,
+            symbol=pair.symbol,
+            side=action.order_side,
+            position_side=pair.side,
+            qty=action.qty,
+            price=action.price,
+            client_order_id=cid,
+            reduce_only=action.reduce_only,
             time_in_force=POST_ONLY if action.post_only else GOOD_TILL_CANCEL,
         )
         try:
@@ -250,12 +297,16 @@ class TradingWorkflow:
             # Never re-sent: the next run's reconciliation looks it up by its client id.
             record.status, record.error, record.updated_at = j.UNKNOWN, str(exc), now
             self.journal.update_order(record)
-            logger.warning("order outcome unknown", extra={"symbol": pair.symbol, "json": {"id": cid}})
+            logger.warning(
+                "order outcome unknown", extra={"symbol": pair.symbol, "json": {"id": cid}}
+            )
             return 0
         except (InvalidOrderError, InsufficientFundsError) as exc:
             record.status, record.error, record.updated_at = j.REJECTED, str(exc), now
             self.journal.update_order(record)
-            logger.warning("order rejected", extra={"symbol": pair.symbol, "json": {"error": str(exc)}})
+            logger.warning(
+                "order rejected", extra={"symbol": pair.symbol, "json": {"error": str(exc)}}
+            )
             self.journal.log("warning", f"order rejected: {exc}", symbol=pair.symbol)
             return 0
         except TemporaryError as exc:
@@ -273,7 +324,9 @@ class TradingWorkflow:
         """Bring a journal order in line with the exchange and book its fill once."""
         record.exchange_order_id = result.exchange_order_id or record.exchange_order_id
         record.filled_qty, record.avg_price, record.fee = (
-            result.filled_qty, result.avg_price, result.fee,
+            result.filled_qty,
+            result.avg_price,
+            result.fee,
         )
         record.updated_at = now
         if result.status in (NEW, PARTIALLY_FILLED):
@@ -304,25 +357,52 @@ class TradingWorkflow:
         else:
             roe = None
         trade = TradeRecord(
-            time=now, pair_key=pair.pair_key, symbol=pair.symbol, side=pair.side,
-            action=record.action, qty=qty, price=price, fee=result.fee, realised_pnl=realised,
+            time=now,
+            pair_key=pair.pair_key,
+            symbol=pair.symbol,
+            side=pair.side,
+            action=record.action,
+            qty=qty,
+            price=price,
+            fee=result.fee,
+            realised_pnl=realised,
             client_order_id=record.client_order_id,
             position_size=position.size if position else Decimal(0),
             position_value=position.margin if position else Decimal(0),
             pnl_percentage=None if roe is None else roe * 100,
-            margin_level=position.margin_level if position else None, balance=balance,
+            margin_level=position.margin_level if position else None,
+            balance=balance,
         )
         if not self.journal.record_trade(trade):
             return
-        logger.info("fill", extra={"symbol": pair.symbol, "action": record.action,
-                                   "json": {"qty": str(qty), "price": str(price)}})
-        self.notifier.send(Event(FILL_EVENTS[record.action], {
-            "symbol": pair.symbol, "side": pair.side, "qty": qty, "price": price,
-            "size": trade.position_size, "value": trade.position_value,
-            "pct": trade.position_value / balance * 100 if balance else None,
-            "upnl": position.unrealised_pnl if position else None, "roe": roe,
-            "pnl": realised, "reason": record.reason, "balance": balance, "fee": result.fee,
-        }))
+        logger.info(
+            "fill",
+            extra={
+                "symbol": pair.symbol,
+                "action": record.action,
+                "json": {"qty": str(qty), "price": str(price)},
+            },
+        )
+        self.notifier.send(
+            Event(
+                FILL_EVENTS[record.action],
+                {
+                    "symbol": pair.symbol,
+                    "side": pair.side,
+                    "qty": qty,
+                    "price": price,
+                    "size": trade.position_size,
+                    "value": trade.position_value,
+                    "pct": trade.position_value / balance * 100 if balance else None,
+                    "upnl": position.unrealised_pnl if position else None,
+                    "roe": roe,
+                    "pnl": realised,
+                    "reason": record.reason,
+                    "balance": balance,
+                    "fee": result.fee,
+                },
+            )
+        )
 
     def send_alerts(self, pair: PairSettings, alerts) -> None:
         """Send this run's alerts; refusals only when their condition is new."""
@@ -331,7 +411,8 @@ class TradingWorkflow:
         for alert in alerts:
             if alert.kind in ONCE_PER_CONDITION and alert.key in previous:
                 continue
-            self.notifier.send(Event(alert.kind, {"symbol": pair.symbol, "side": pair.side,
-                                                  **alert.fields}))
+            self.notifier.send(
+                Event(alert.kind, {"symbol": pair.symbol, "side": pair.side, **alert.fields})
+            )
         if current != previous:
             self.journal.set_active_alerts(pair.pair_key, current)

@@ -18,22 +18,27 @@ from clients.paper import PaperClient, engine_from_dict, engine_to_dict, load_en
 from clients.paper_engine import PaperEngine, liquidation_price
 from strategies.types import InstrumentRules
 
-RULES = InstrumentRules("TESTUSDT", D("0.01"), D("0.01"), D("1000"), D("0.1"), D("5"), D("100"),
-                        D("0.005"))
+RULES = InstrumentRules(
+    "TESTUSDT", D("0.01"), D("0.01"), D("1000"), D("0.1"), D("5"), D("100"), D("0.005")
+)
 T0 = 1_700_000_000_000
 
 
-def order(cid, side="Buy", pos="Long", qty="1", price=None, reduce_only=False, tif="GoodTillCancel"):
+def order(
+    cid, side="Buy", pos="Long", qty="1", price=None, reduce_only=False, tif="GoodTillCancel"
+):
     """An order request on TESTUSDT."""
-    return OrderRequest("TESTUSDT", side, pos, D(qty), None if price is None else D(price), cid,
-                        reduce_only, tif)
+    return OrderRequest(
+        "TESTUSDT", side, pos, D(qty), None if price is None else D(price), cid, reduce_only, tif
+    )
 
 
 @pytest.fixture
 def engine():
     """A 10,000 USDT account at 10x with round fees for hand checks."""
-    e = PaperEngine(balance=D("10000"), maker_fee=D("0.0002"), taker_fee=D("0.0005"),
-                    slippage=D("0.001"))
+    e = PaperEngine(
+        balance=D("10000"), maker_fee=D("0.0002"), taker_fee=D("0.0005"), slippage=D("0.001")
+    )
     e.leverage["TESTUSDT"] = D(10)
     return e
 
@@ -67,15 +72,18 @@ def test_post_only_that_would_cross_is_refused(engine):
 
 def test_reduce_and_close_realise_pnl_and_shrink_margin(engine):
     engine.place(order("o1", qty="2"), RULES, D("100"), D("100"), T0)  # fills at 100.1
-    engine.place(order("r1", side="Sell", qty="0.5", reduce_only=True), RULES, D("110"),
-                 D("110.1"), T0)
+    engine.place(
+        order("r1", side="Sell", qty="0.5", reduce_only=True), RULES, D("110"), D("110.1"), T0
+    )
     pos = engine.position("TESTUSDT", "Long")
     assert pos.size == D("1.5")
     assert pos.margin == D("20.02") * D("1.5") / D(2)
     reduce_fill = engine.fills[-1]
     assert reduce_fill.kind == "REDUCE"
     assert reduce_fill.realised_pnl == (D("110") * D("0.999") - D("100.1")) * D("0.5")
-    engine.place(order("c1", side="Sell", qty="5", reduce_only=True), RULES, D("110"), D("110.1"), T0)
+    engine.place(
+        order("c1", side="Sell", qty="5", reduce_only=True), RULES, D("110"), D("110.1"), T0
+    )
     assert engine.position("TESTUSDT", "Long") is None
     assert engine.fills[-1].kind == "CLOSE" and engine.fills[-1].qty == D("1.5")
     realised = sum(f.realised_pnl for f in engine.fills)
@@ -84,8 +92,13 @@ def test_reduce_and_close_realise_pnl_and_shrink_margin(engine):
 
 def test_short_close_realises_profit_when_price_fell(engine):
     engine.place(order("s1", side="Sell", pos="Short", qty="1"), RULES, D("100"), D("100.1"), T0)
-    engine.place(order("s2", side="Buy", pos="Short", qty="1", reduce_only=True), RULES, D("90"),
-                 D("90.1"), T0)
+    engine.place(
+        order("s2", side="Buy", pos="Short", qty="1", reduce_only=True),
+        RULES,
+        D("90"),
+        D("90.1"),
+        T0,
+    )
     assert engine.fills[-1].realised_pnl == D("100") * D("0.999") - D("90.1") * D("1.001")
     assert engine.fills[-1].realised_pnl > 0
 
@@ -113,8 +126,13 @@ def test_duplicate_client_id_is_refused(engine):
 @pytest.mark.parametrize("side", ["Long", "Short"])
 def test_liquidation_happens_exactly_when_margin_level_reaches_one(engine, side):
     buy = side == "Long"
-    engine.place(order("l1", side="Buy" if buy else "Sell", pos=side, qty="10"), RULES, D("100"),
-                 D("100"), T0)
+    engine.place(
+        order("l1", side="Buy" if buy else "Sell", pos=side, qty="10"),
+        RULES,
+        D("100"),
+        D("100"),
+        T0,
+    )
     pos = engine.positions[("TESTUSDT", side)]
     liq = liquidation_price(side, pos.size, pos.entry, pos.margin, pos.maint_rate)
     upnl = (liq - pos.entry) * pos.size if buy else (pos.entry - liq) * pos.size

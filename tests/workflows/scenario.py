@@ -61,8 +61,15 @@ class Rig:
 
     def pair(self, key="1", side="Long", params=None, auto=True) -> PairSettings:
         """A pair on the scripted symbol at 10x with 1-minute EMAs."""
-        return PairSettings(key, SYMBOL, side, auto, D(10), 1,
-                            get_strategy("martingale", params or LIFECYCLE_PARAMS))
+        return PairSettings(
+            key,
+            SYMBOL,
+            side,
+            auto,
+            D(10),
+            1,
+            get_strategy("martingale", params or LIFECYCLE_PARAMS),
+        )
 
     def run_at(self, minutes_after_t0: float, pairs=None):
         """One bot run at T0 + minutes."""

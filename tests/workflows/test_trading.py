@@ -11,8 +11,12 @@ from workflows.trading import AUTH_FAILED, LOCKED, OK, SKIPPED, order_prefix
 
 from .scenario import SYMBOL, Rig
 
-FILL_KINDS = {"OPEN": "position_opened", "ADD": "position_added",
-              "REDUCE": "position_reduced", "CLOSE": "position_closed"}
+FILL_KINDS = {
+    "OPEN": "position_opened",
+    "ADD": "position_added",
+    "REDUCE": "position_reduced",
+    "CLOSE": "position_closed",
+}
 
 
 @pytest.fixture
@@ -103,13 +107,15 @@ def test_long_and_short_on_one_symbol_never_cancel_each_others_orders(rig):
     for minute in range(60, 400, 5):
         # The Short pair runs after the Long one in the same bot run, cancelling its own orders.
         rig.run_at(minute, [long_pair, short_pair])
-        resting_long = [cid for cid in rig.engine.open_ids.get(SYMBOL, [])
-                        if cid.startswith(order_prefix("1", "1"))]
+        resting_long = [
+            cid
+            for cid in rig.engine.open_ids.get(SYMBOL, [])
+            if cid.startswith(order_prefix("1", "1"))
+        ]
         if resting_long:
             break
     assert resting_long, "the Long pair's entry should still rest after the Short pair ran"
-    manual = OrderRequest(SYMBOL, "Buy", "Long", D(1), D("90.00"), "my-own-order", False,
-                          POST_ONLY)
+    manual = OrderRequest(SYMBOL, "Buy", "Long", D(1), D("90.00"), "my-own-order", False, POST_ONLY)
     rig.client.place_order(manual)  # the user's own order on the same symbol
     rig.workflow.reconcile(short_pair, rig.now)
     for cid in [*resting_long, "my-own-order"]:
