@@ -49,6 +49,8 @@ FILL_EVENTS = {
 }
 # Alerts that would repeat every run while a refusal lasts are told once per condition (Q4).
 ONCE_PER_CONDITION = frozenset({"order_skipped"})
+# Kept with the alert keys: the pair had a position at its last run.
+POSITION_OPEN = "position:open"
 
 OK = "ok"
 SKIPPED = "skipped"
@@ -149,6 +151,7 @@ class TradingWorkflow:
         self.journal = journal
         self.notifier = notifier
         self.bot_key = bot_key
+        self._exited: set[str] = set()  # pairs whose position our own fill closed this run
 
     def run(self, pairs: list[PairSettings], now: datetime, finished=None) -> BotRunResult:
         """One run over every pair under the per-bot lock; ``finished`` gives the end time."""
@@ -157,6 +160,7 @@ class TradingWorkflow:
                 "another run of this bot is in progress; exiting", extra={"bot": self.bot_key}
             )
             return BotRunResult(run_id="", outcome=LOCKED)
+        self._exited = set()
         try:
             run_id = self.journal.start_run(now)
             result = BotRunResult(run_id=run_id, outcome=OK)
@@ -220,7 +224,8 @@ class TradingWorkflow:
         placed = 0
         for n, action in enumerate(decision.actions, start=1):
             placed += self.execute(pair, action, snapshot, run_id, n, now)
-        self.send_alerts(pair, decision.alerts)
+        still_open = snapshot.position is not None and pair.pair_key not in self._exited
+        self.send_alerts(pair, decision.alerts, position_open=still_open)
         logger.info(
             decision.conclusion,
             extra={
@@ -375,6 +380,8 @@ class TradingWorkflow:
         )
         if not self.journal.record_trade(trade):
             return
+        if trade.position_size == 0:
+            self._exited.add(pair.pair_key)
         logger.info(
             "fill",
             extra={
@@ -404,10 +411,27 @@ class TradingWorkflow:
             )
         )
 
-    def send_alerts(self, pair: PairSettings, alerts) -> None:
-        """Send this run's alerts; refusals only when their condition is new."""
+    def send_alerts(self, pair: PairSettings, alerts, position_open: bool = False) -> None:
+        """Send this run's alerts (refusals only when new) and notice positions closed elsewhere."""
         previous = self.journal.active_alerts(pair.pair_key)
         current = {alert.key for alert in alerts}
+        if position_open:
+            current.add(POSITION_OPEN)
+        elif POSITION_OPEN in previous and pair.pair_key not in self._exited:
+            # Gone without a fill of ours: liquidated, stopped out or closed by hand.
+            self.notifier.send(
+                Event(
+                    "position_closed",
+                    {
+                        "symbol": pair.symbol,
+                        "side": pair.side,
+                        "reason": "closed outside the bot (liquidation or manual close)",
+                    },
+                )
+            )
+            self.journal.log(
+                "warning", "position closed outside the bot", symbol=pair.symbol, side=pair.side
+            )
         for alert in alerts:
             if alert.kind in ONCE_PER_CONDITION and alert.key in previous:
                 continue

@@ -169,3 +169,17 @@ def test_leverage_from_the_pair_is_set_on_the_exchange(rig):
     pair.leverage = D(7)
     rig.run_at(60, [pair])
     assert rig.engine.leverage[SYMBOL] == D(7)
+
+
+def test_a_position_liquidated_between_runs_is_reported(tmp_path):
+    """The exchange closed it, not us: the owner hears about it once."""
+    crash = ([-1e9, 0, 120, 200, 320, 600], [100, 100, 99, 99, 80, 80])
+    rig = Rig(tmp_path / "journal", knots=crash)
+    run_every_five_minutes(rig, 60, 500, [rig.pair()])
+    assert rig.engine.liquidations >= 1
+    outside = [
+        e
+        for e in rig.notifier.events
+        if e.kind == "position_closed" and "outside" in e.fields.get("reason", "")
+    ]
+    assert len(outside) == rig.engine.liquidations
