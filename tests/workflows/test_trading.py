@@ -6,8 +6,9 @@ import pytest
 
 from clients.base import NEW, POST_ONLY, OrderRequest
 from workflows import journal as j
+from workflows.execution import order_prefix
 from workflows.journal import FileJournal
-from workflows.trading import AUTH_FAILED, LOCKED, OK, SKIPPED, order_prefix
+from workflows.trading import AUTH_FAILED, LOCKED, OK, SKIPPED
 
 from .scenario import SYMBOL, Rig
 
@@ -117,7 +118,7 @@ def test_long_and_short_on_one_symbol_never_cancel_each_others_orders(rig):
     assert resting_long, "the Long pair's entry should still rest after the Short pair ran"
     manual = OrderRequest(SYMBOL, "Buy", "Long", D(1), D("90.00"), "my-own-order", False, POST_ONLY)
     rig.client.place_order(manual)  # the user's own order on the same symbol
-    rig.workflow.reconcile(short_pair, rig.now)
+    rig.workflow.orders.reconcile(short_pair, rig.now)
     for cid in [*resting_long, "my-own-order"]:
         assert rig.engine.result(cid).status == NEW
 
