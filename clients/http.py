@@ -1,5 +1,8 @@
 """Shared REST plumbing of the real exchange clients: transport, request budget, retries, errors.
 
+The token bucket and failure classification live in clients.http_policy, the pure encoding and
+parsing helpers in clients.http_codec; both stay importable from here.
+
 Retry policy (the one place it is decided):
 - reads (GET) are retried with exponential backoff on temporary trouble: network errors,
   HTTP 5xx and rate-limit answers;
@@ -11,23 +14,17 @@ API keys and secrets never reach a log line, an exception message or a repr.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from clients.base import NEW, ExchangeClient, OrderRequest, OrderResult
+from clients.base import ExchangeClient, OrderRequest, OrderResult
 from clients.errors import (
     AuthenticationError,
     DuplicateOrderIdError,
@@ -38,190 +35,49 @@ from clients.errors import (
     RateLimitedError,
     TemporaryError,
 )
+from clients.http_codec import (
+    BASE_URLS,
+    acknowledged,
+    encode_body,
+    encode_query,
+    field,
+    fmt_decimal,
+    hmac_sha256_hex,
+    implied_position_side,
+    opt_decimal,
+    resolve_base_url,
+    rows_of,
+    to_decimal,
+    utc_from_ms,
+    validate_order,
+)
+from clients.http_policy import Call, ClockSkewError, RequestBudget, maybe_sent
+
+__all__ = [
+    "BASE_URLS",
+    "REDACTED",
+    "Call",
+    "ClockSkewError",
+    "HttpExchangeClient",
+    "RequestBudget",
+    "acknowledged",
+    "encode_body",
+    "encode_query",
+    "field",
+    "fmt_decimal",
+    "hmac_sha256_hex",
+    "implied_position_side",
+    "opt_decimal",
+    "resolve_base_url",
+    "rows_of",
+    "to_decimal",
+    "utc_from_ms",
+    "validate_order",
+]
 
 logger = logging.getLogger(__name__)
 
-BASE_URLS = {
-    "bybit": ("https://api.bybit.com", "https://api-testnet.bybit.com"),
-    "phemex": ("https://api.phemex.com", "https://testnet-api.phemex.com"),
-}
 REDACTED = "***"
-
-
-class ClockSkewError(TemporaryError):
-    """The exchange refused the request's timestamp; resync the clock before trying again."""
-
-
-def resolve_base_url(exchange: str, *, testnet: bool = False, base_url: str | None = None) -> str:
-    """The REST root: an explicit override (tests only), else the testnet or mainnet address."""
-    if base_url:
-        return base_url.rstrip("/")
-    mainnet, testnet_url = BASE_URLS[exchange]
-    return testnet_url if testnet else mainnet
-
-
-def hmac_sha256_hex(secret: str, message: bytes) -> str:
-    """Hex HMAC-SHA256 keyed with the secret's UTF-8 bytes, as both exchanges sign."""
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
-
-
-def encode_query(params: Mapping[str, Any] | None) -> str:
-    """The query string exactly as sent and signed: insertion order, booleans lower-case."""
-    if not params:
-        return ""
-    parts = []
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, Decimal):
-            text = fmt_decimal(value)
-        else:
-            text = str(value)
-        parts.append(f"{key}={quote(text, safe='-_.~,')}")
-    return "&".join(parts)
-
-
-def encode_body(body: Mapping[str, Any] | None) -> bytes:
-    """Compact JSON bytes; the signature is computed over exactly these bytes."""
-    if body is None:
-        return b""
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
-
-
-def fmt_decimal(value: Decimal) -> str:
-    """A Decimal as the exchanges want it: plain digits, no exponent, no trailing zeros."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise InvalidOrderError(f"not a finite decimal: {value!r}")
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
-def to_decimal(value: Any, field: str) -> Decimal:
-    """Parse an exchange number (string or JSON number) into a Decimal, or ExchangeDataError."""
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, bool) or value is None:
-        raise ExchangeDataError(f"field {field!r} is missing or not a number: {value!r}")
-    else:
-        try:
-            result = Decimal(str(value))
-        except InvalidOperation:
-            raise ExchangeDataError(f"field {field!r} is not a number: {value!r}") from None
-    if not result.is_finite():
-        raise ExchangeDataError(f"field {field!r} is not a finite number: {value!r}")
-    return result
-
-
-def opt_decimal(value: Any, field: str) -> Decimal | None:
-    """Like to_decimal, but an absent or empty value is None."""
-    if value is None or value == "":
-        return None
-    return to_decimal(value, field)
-
-
-def utc_from_ms(ms: Any) -> datetime | None:
-    """A UTC datetime from epoch milliseconds, None when absent or zero."""
-    try:
-        value = int(ms)
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(value / 1000, UTC) if value > 0 else None
-
-
-def acknowledged(order: OrderRequest, exchange_order_id: str = "") -> OrderResult:
-    """The result of an accepted order whose state the answer did not tell."""
-    return OrderResult(
-        client_order_id=order.client_order_id,
-        symbol=order.symbol,
-        side=order.side,
-        position_side=order.position_side,
-        qty=order.qty,
-        price=order.price,
-        status=NEW,
-        exchange_order_id=exchange_order_id,
-        reduce_only=order.reduce_only,
-    )
-
-
-def implied_position_side(side: str, reduce_only: bool) -> str:
-    """In hedge mode a buy grows a Long unless it reduces a Short (and the reverse for sells)."""
-    return "Long" if (side == "Buy") != reduce_only else "Short"
-
-
-def rows_of(data: Any, key: str) -> list:
-    """The list under ``key`` of an answer (or the answer itself if a list); [] if absent."""
-    rows = data.get(key) if isinstance(data, Mapping) else data
-    if rows is None:
-        return []
-    if not isinstance(rows, list):
-        raise ExchangeDataError(f"answer's {key!r} is not a list")
-    return rows
-
-
-def validate_order(order: OrderRequest) -> None:
-    """Refuse locally what no exchange accepts: no hedge side, a size or price not above zero."""
-    if order.position_side not in ("Long", "Short"):
-        raise InvalidOrderError(f"position side must be Long or Short, got {order.position_side!r}")
-    if order.qty <= 0 or (order.price is not None and order.price <= 0):
-        raise InvalidOrderError(f"quantity and price must be positive: {order.qty} @ {order.price}")
-
-
-def field(row: Mapping, name: str) -> Any:
-    """A required field of an exchange object, or ExchangeDataError naming it."""
-    if not isinstance(row, Mapping) or name not in row:
-        raise ExchangeDataError(f"answer lacks the field {name!r}")
-    return row[name]
-
-
-class RequestBudget:
-    """A token bucket keeping one client under the exchange's published rate limit."""
-
-    def __init__(
-        self,
-        rate_per_second: float,
-        capacity: float,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], None],
-    ):
-        self.rate = rate_per_second
-        self.capacity = capacity
-        self._tokens = capacity
-        self._stamp: float | None = None
-        self._clock = clock
-        self._sleep = sleep
-
-    def acquire(self, weight: float = 1.0) -> float:
-        """Take ``weight`` tokens, sleeping first when the bucket is short; the seconds slept."""
-        now = self._clock()
-        if self._stamp is not None:
-            elapsed = max(0.0, now - self._stamp)
-            self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
-        self._stamp = now
-        weight = min(weight, self.capacity)
-        if self._tokens >= weight:
-            self._tokens -= weight
-            return 0.0
-        wait = (weight - self._tokens) / self.rate
-        self._sleep(wait)
-        # The sleep paid for the missing tokens; trust it instead of a clock that may be fake.
-        self._tokens = 0.0
-        self._stamp = max(self._clock(), now + wait)
-        return wait
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One request as the error mapping sees it."""
-
-    method: str
-    path: str
-    order: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path}"
 
 
 class HttpExchangeClient(ExchangeClient):
@@ -422,7 +278,7 @@ class HttpExchangeClient(ExchangeClient):
     def _network_error(self, exc: requests.RequestException, call: Call) -> ExchangeError:
         """Timeouts and dropped connections: unknown outcome for orders, temporary otherwise."""
         kind = type(exc).__name__
-        if call.order and _maybe_sent(exc):
+        if call.order and maybe_sent(exc):
             return self.error(
                 OutcomeUnknownError,
                 f"{call}: {kind} after the order may have been sent; look it up, do not re-send",
@@ -452,14 +308,3 @@ class HttpExchangeClient(ExchangeClient):
                     ) from None
                 raise self.error(ExchangeDataError, message) from None
         return self._check(status, payload, response.headers, call)
-
-
-def _maybe_sent(exc: requests.RequestException) -> bool:
-    """False only when the request provably never left: no connection could be opened."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        if isinstance(reason, NewConnectionError | NameResolutionError):
-            return False
-    return True

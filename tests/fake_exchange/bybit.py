@@ -10,11 +10,48 @@ import hashlib
 import hmac
 from decimal import Decimal, InvalidOperation
 
-from tests.fake_exchange.state import LONG, SHORT, Account, Order, Reject
+from tests.fake_exchange.bybit_common import (
+    IDX_SIDE,
+    REJECTS,
+    SIDE_IDX,
+    fail,
+    listed_symbol,
+    ok,
+    reply,
+)
+from tests.fake_exchange.bybit_orders import (
+    RECENT_MS,
+    TIF,
+    cancel,
+    create,
+    history,
+    order_row,
+    realtime,
+)
+from tests.fake_exchange.state import LONG, SHORT, Account, Reject
 from tests.fake_exchange.wire import Reply
 
+# Public names; the shared and order ones are re-exported from bybit_common and bybit_orders.
+__all__ = [
+    "IDX_SIDE",
+    "INTERVALS",
+    "PUBLIC_PREFIX",
+    "RECENT_MS",
+    "REJECTS",
+    "ROUTES",
+    "SIDE_IDX",
+    "TIF",
+    "authenticate",
+    "bad_key",
+    "duplicate",
+    "fail",
+    "handle",
+    "ok",
+    "order_row",
+    "rate_limit",
+]
+
 PUBLIC_PREFIX = "/v5/market/"
-RECENT_MS = 600_000  # how long /v5/order/realtime still finds a closed order by its id
 INTERVALS = {
     "1": 1,
     "3": 3,
@@ -30,49 +67,12 @@ INTERVALS = {
     "W": 10080,
     "M": 43200,
 }
-IDX_SIDE = {"1": LONG, "2": SHORT}
-SIDE_IDX = {LONG: 1, SHORT: 2}
-TIF = {"GTC": "GoodTillCancel", "PostOnly": "PostOnly", "IOC": "ImmediateOrCancel", "FOK": "FOK"}
-REJECTS = {
-    "duplicate": (110072, "OrderLinkedID is duplicate"),
-    "mode": (10001, "position idx not match position mode"),
-    "qty": (10001, "Qty invalid"),
-    "price": (10001, "Price invalid"),
-    "notional": (110094, "Order notional value below the lower limit"),
-    "reduce_only": (110017, "ReduceOnly rule not satisified"),
-    "funds": (110007, "Insufficient available balance"),
-    "not_found": (110001, "Order does not exist"),
-}
-
-
-def _reply(code: int, message: str, result=None, headers=None):
-    return Reply(
-        200,
-        {
-            "retCode": code,
-            "retMsg": message,
-            "result": result if result is not None else {},
-            "retExtInfo": {},
-            "time": 0,
-        },
-        headers or {},
-    )
-
-
-def ok(result):
-    """A successful answer."""
-    return _reply(0, "OK", result)
-
-
-def fail(code: int, message: str):
-    """An error answer (Bybit answers errors with HTTP 200 and a retCode)."""
-    return _reply(code, message)
 
 
 def rate_limit(ctx):
     """retCode 10006 with the reset header Bybit sends."""
     reset = ctx.engine.now_ms() + 1000
-    return _reply(
+    return reply(
         10006,
         "Too many visits!",
         headers={
@@ -144,20 +144,13 @@ def handle(ctx):
         return fail(10001, f"params error: {exc}")
 
 
-def _symbol(ctx, args) -> str:
-    symbol = args.get("symbol", "")
-    if not ctx.market.listed(symbol):
-        raise Reject("symbol", f"symbol invalid: {symbol}")
-    return symbol
-
-
 def _time(ctx, account, args):
     ns = int(ctx.engine.clock() * 1e9)
     return ok({"timeSecond": str(ns // 10**9), "timeNano": str(ns)})
 
 
 def _kline(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     minutes = INTERVALS[args["interval"]]
     limit = int(args.get("limit", 200))
     if not 1 <= limit <= 1000:
@@ -181,7 +174,7 @@ def _kline(ctx, account, args):
 
 
 def _instruments(ctx, account, args):
-    symbols = [_symbol(ctx, args)] if args.get("symbol") else ctx.market.symbols()
+    symbols = [listed_symbol(ctx, args)] if args.get("symbol") else ctx.market.symbols()
     rows = []
     for symbol in symbols:
         rules = ctx.market.rules(symbol)
@@ -217,7 +210,7 @@ def _instruments(ctx, account, args):
 
 
 def _tickers(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     bid, ask = ctx.market.touch(symbol)
     price = str(ctx.market.price(symbol))
     row = {
@@ -261,7 +254,7 @@ def _position_row(ctx, account: Account, symbol: str, side: str) -> dict:
 
 def _positions(ctx, account, args):
     if args.get("symbol"):
-        symbols, only_open = [_symbol(ctx, args)], False
+        symbols, only_open = [listed_symbol(ctx, args)], False
     elif args.get("settleCoin") == "USDT":
         symbols, only_open = ctx.market.symbols(), True
     else:
@@ -276,7 +269,7 @@ def _positions(ctx, account, args):
 
 
 def _set_leverage(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     buy, sell = Decimal(args["buyLeverage"]), Decimal(args["sellLeverage"])
     limit = ctx.market.rules(symbol).max_leverage
     if not (1 <= buy <= limit and 1 <= sell <= limit):
@@ -288,7 +281,7 @@ def _set_leverage(ctx, account, args):
 
 
 def _switch_mode(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     hedged = int(args["mode"]) == 3
     if account.hedged.get(symbol, False) == hedged:
         return fail(110025, "Position mode is not modified")
@@ -296,105 +289,6 @@ def _switch_mode(ctx, account, args):
         return fail(110024, "You have an existing position, so position mode cannot be switched")
     account.hedged[symbol] = hedged
     return ok({})
-
-
-def _create(ctx, account, args):
-    symbol = _symbol(ctx, args)
-    idx = str(args.get("positionIdx", 0))
-    if idx not in IDX_SIDE:
-        raise Reject("mode", "one-way orders are not supported by the fake")
-    link_id = str(args.get("orderLinkId") or "")
-    if not link_id or len(link_id) > 36:
-        raise Reject("params", "orderLinkId must be 1 to 36 characters")
-    market = args["orderType"] == "Market"
-    order = ctx.engine.new_order(
-        account,
-        client_id=link_id,
-        symbol=symbol,
-        side=args["side"],
-        position_side=IDX_SIDE[idx],
-        order_type="Market" if market else "Limit",
-        qty=Decimal(args["qty"]),
-        price=None if market else Decimal(args["price"]),
-        time_in_force=TIF.get(args.get("timeInForce", "GTC"), "GoodTillCancel"),
-        reduce_only=bool(args.get("reduceOnly", False)),
-    )
-    ctx.engine.place(account, order)
-    return ok({"orderId": order.order_id, "orderLinkId": order.client_id})
-
-
-def order_row(order: Order) -> dict:
-    """An order as /v5/order/realtime and /v5/order/history list it."""
-    return {
-        "orderId": order.order_id,
-        "orderLinkId": order.client_id,
-        "symbol": order.symbol,
-        "price": str(order.price or 0),
-        "qty": str(order.qty),
-        "side": order.side,
-        "positionIdx": SIDE_IDX[order.position_side],
-        "orderStatus": order.status,
-        "avgPrice": str(order.avg_price or ""),
-        "cumExecQty": str(order.filled_qty),
-        "cumExecValue": str(order.filled_value),
-        "cumExecFee": str(order.fee),
-        "leavesQty": str(order.qty - order.filled_qty if order.is_open else 0),
-        "timeInForce": "IOC"
-        if order.order_type == "Market"
-        else {v: k for k, v in TIF.items()}.get(order.time_in_force, "GTC"),
-        "orderType": order.order_type,
-        "reduceOnly": order.reduce_only,
-        "rejectReason": order.reject_reason or "EC_NoError",
-        "createdTime": str(order.created_ms),
-        "updatedTime": str(order.updated_ms),
-    }
-
-
-def _matching(account: Account, args, *, realtime_at: int | None = None) -> list[Order]:
-    """Orders matching the filters; ``realtime_at`` limits closed ones to the last 10 minutes."""
-    wanted_link, wanted_id = args.get("orderLinkId"), args.get("orderId")
-    found = []
-    for order in account.orders.values():
-        if args.get("symbol") and order.symbol != args["symbol"]:
-            continue
-        if (
-            wanted_link
-            and order.client_id != wanted_link
-            or wanted_id
-            and order.order_id != wanted_id
-        ):
-            continue
-        # By id, realtime also finds recently closed orders; a plain listing shows open ones.
-        if (
-            realtime_at is not None
-            and not order.is_open
-            and (not (wanted_link or wanted_id) or realtime_at - order.updated_ms > RECENT_MS)
-        ):
-            continue
-        found.append(order)
-    return sorted(found, key=lambda o: o.created_ms, reverse=True)
-
-
-def _realtime(ctx, account, args):
-    rows = [order_row(o) for o in _matching(account, args, realtime_at=ctx.engine.now_ms())]
-    return ok(
-        {"category": "linear", "list": rows[: int(args.get("limit", 20))], "nextPageCursor": ""}
-    )
-
-
-def _history(ctx, account, args):
-    rows = [order_row(o) for o in _matching(account, args)]
-    return ok(
-        {"category": "linear", "list": rows[: int(args.get("limit", 20))], "nextPageCursor": ""}
-    )
-
-
-def _cancel(ctx, account, args):
-    symbol = _symbol(ctx, args)
-    order = ctx.engine.cancel(
-        account, symbol, client_id=args.get("orderLinkId"), order_id=args.get("orderId")
-    )
-    return ok({"orderId": order.order_id, "orderLinkId": order.client_id})
 
 
 def _wallet(ctx, account, args):
@@ -434,9 +328,9 @@ ROUTES = {
     ("GET", "/v5/position/list"): _positions,
     ("POST", "/v5/position/set-leverage"): _set_leverage,
     ("POST", "/v5/position/switch-mode"): _switch_mode,
-    ("POST", "/v5/order/create"): _create,
-    ("GET", "/v5/order/realtime"): _realtime,
-    ("GET", "/v5/order/history"): _history,
-    ("POST", "/v5/order/cancel"): _cancel,
+    ("POST", "/v5/order/create"): create,
+    ("GET", "/v5/order/realtime"): realtime,
+    ("GET", "/v5/order/history"): history,
+    ("POST", "/v5/order/cancel"): cancel,
     ("GET", "/v5/account/wallet-balance"): _wallet,
 }

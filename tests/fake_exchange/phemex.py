@@ -9,34 +9,32 @@ import hashlib
 import hmac
 from decimal import Decimal, InvalidOperation
 
-from tests.fake_exchange.state import LONG, SHORT, Account, Order, Reject
+from tests.fake_exchange.phemex_common import REJECTS, fail, listed_symbol, ok
+from tests.fake_exchange.phemex_orders import STATUS, active, by_id, cancel, create, order_row
+from tests.fake_exchange.state import LONG, SHORT, Account, Reject
 from tests.fake_exchange.wire import Reply
+
+# Public names; the shared and order ones are re-exported from phemex_common and phemex_orders.
+__all__ = [
+    "KLINE_LIMITS",
+    "PUBLIC_PREFIXES",
+    "REJECTS",
+    "RESOLUTIONS",
+    "ROUTES",
+    "STATUS",
+    "authenticate",
+    "bad_key",
+    "duplicate",
+    "fail",
+    "handle",
+    "ok",
+    "order_row",
+    "rate_limit",
+]
 
 PUBLIC_PREFIXES = ("/public/", "/md/", "/exchange/public/")
 RESOLUTIONS = {60: 1, 300: 5, 900: 15, 1800: 30, 3600: 60, 14400: 240, 86400: 1440}
 KLINE_LIMITS = (5, 10, 50, 100, 500, 1000)
-STATUS = {"Cancelled": "Canceled"}  # the engine spells statuses as Bybit does
-REJECTS = {
-    "duplicate": (11085, "TE_CL_ORD_ID_DUPLICATE"),
-    "mode": (20004, "TE_ERR_INCONSISTENT_POS_MODE"),
-    "qty": (11058, "TE_QTY_TOO_SMALL"),
-    "price": (11055, "TE_PRICE_TOO_SMALL"),
-    "notional": (11115, "TE_ORDER_VALUE_TOO_SMALL"),
-    "reduce_only": (11057, "TE_QTY_NOT_MATCH_REDUCE_ONLY"),
-    "funds": (11001, "TE_NO_ENOUGH_AVAILABLE_BALANCE"),
-    "not_found": (10002, "OM_ORDER_NOT_FOUND"),
-    "leverage": (11004, "TE_INVALID_LEVERAGE"),
-}
-
-
-def ok(data) -> Reply:
-    """A successful answer of the trading endpoints."""
-    return Reply(200, {"code": 0, "msg": "", "data": data})
-
-
-def fail(code: int, message: str, status: int = 200) -> Reply:
-    """An error answer."""
-    return Reply(status, {"code": code, "msg": message, "data": None})
 
 
 def rate_limit(ctx) -> Reply:
@@ -102,13 +100,6 @@ def handle(ctx) -> Reply:
         return fail(*REJECTS.get(exc.kind, (30000, exc.message)))
     except (InvalidOperation, ValueError, KeyError, TypeError):
         return fail(30000, "Please double check input arguments")
-
-
-def _symbol(ctx, args) -> str:
-    symbol = args.get("symbol", "")
-    if not ctx.market.listed(symbol):
-        raise Reject("symbol", f"Symbol not listed {symbol}")
-    return symbol
 
 
 def _products(ctx, account, args):
@@ -182,7 +173,7 @@ def _kline_rows(candles, resolution: int) -> list[list]:
 
 
 def _kline_last(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     resolution, limit = int(args["resolution"]), int(args.get("limit", 5))
     if resolution not in RESOLUTIONS or limit not in KLINE_LIMITS:
         return fail(30000, "Please double check input arguments")
@@ -191,7 +182,7 @@ def _kline_last(ctx, account, args):
 
 
 def _kline_list(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     resolution = int(args["resolution"])
     start, end = int(args["from"]) * 1000, int(args["to"]) * 1000
     if resolution not in RESOLUTIONS or end <= start:
@@ -203,7 +194,7 @@ def _kline_list(ctx, account, args):
 
 
 def _ticker(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     bid, ask = ctx.market.touch(symbol)
     price = str(ctx.market.price(symbol))
     return Reply(
@@ -264,7 +255,7 @@ def _position_row(ctx, account: Account, symbol: str, side: str, *, with_pnl: bo
 
 
 def _account(ctx, account, args, *, with_pnl: bool):
-    symbols = [_symbol(ctx, args)] if args.get("symbol") else ctx.market.symbols()
+    symbols = [listed_symbol(ctx, args)] if args.get("symbol") else ctx.market.symbols()
     if args.get("currency") != "USDT":
         return fail(11028, "TE_CURRENCY_INVALID")
     positions = [
@@ -288,7 +279,7 @@ def _account(ctx, account, args, *, with_pnl: bool):
 
 
 def _leverage(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     if "leverageRr" in args and account.hedged.get(symbol):
         raise Reject("mode", "leverageRr is for one-way mode")
     long_lev, short_lev = Decimal(args["longLeverageRr"]), Decimal(args["shortLeverageRr"])
@@ -300,7 +291,7 @@ def _leverage(ctx, account, args):
 
 
 def _switch_mode(ctx, account, args):
-    symbol = _symbol(ctx, args)
+    symbol = listed_symbol(ctx, args)
     target = args["targetPosMode"]
     if target not in ("Hedged", "OneWay"):
         raise Reject("params", "bad targetPosMode")
@@ -308,91 +299,6 @@ def _switch_mode(ctx, account, args):
         raise Reject("mode", "positions exist")
     account.hedged[symbol] = target == "Hedged"
     return ok("OK")
-
-
-def order_row(order: Order, *, history: bool = False) -> dict:
-    """An order as /g-orders answers (history rows use the api-data spelling, no posSide)."""
-    row = {
-        "symbol": order.symbol,
-        "side": order.side,
-        "ordType": order.order_type,
-        "priceRp": str(order.price or 0),
-        "orderQtyRq": str(order.qty),
-        "cumQtyRq": str(order.filled_qty),
-        "cumValueRv": str(order.filled_value),
-        "leavesQtyRq": str(order.qty - order.filled_qty if order.is_open else 0),
-        "timeInForce": order.time_in_force,
-        "reduceOnly": order.reduce_only,
-        "ordStatus": STATUS.get(order.status, order.status),
-        "bizError": 0,
-        "actionTimeNs": order.created_ms * 10**6,
-        "transactTimeNs": order.updated_ms * 10**6,
-    }
-    if history:
-        return {
-            **row,
-            "orderId": order.order_id,
-            "clOrdId": order.client_id,
-            "execFeeRv": str(order.fee),
-        }
-    return {
-        **row,
-        "orderID": order.order_id,
-        "clOrdID": order.client_id,
-        "posSide": order.position_side,
-    }
-
-
-def _create(ctx, account, args):
-    symbol = _symbol(ctx, args)
-    client_id = str(args.get("clOrdID") or "")
-    if not client_id or len(client_id) > 40:
-        raise Reject("params", "clOrdID must be 1 to 40 characters")
-    if args.get("posSide") not in (LONG, SHORT):
-        raise Reject("mode", "posSide Merged is for one-way mode")
-    market = args.get("ordType", "Limit") == "Market"
-    order = ctx.engine.new_order(
-        account,
-        client_id=client_id,
-        symbol=symbol,
-        side=args["side"],
-        position_side=args["posSide"],
-        order_type="Market" if market else "Limit",
-        qty=Decimal(args["orderQtyRq"]),
-        price=None if market else Decimal(args["priceRp"]),
-        time_in_force=args.get("timeInForce", "GoodTillCancel"),
-        reduce_only=bool(args.get("reduceOnly", False)),
-    )
-    ctx.engine.place(account, order)
-    # The acknowledgement is synchronous and says only that the order was taken.
-    return ok({**order_row(order), "ordStatus": "Created", "cumQtyRq": "0", "cumValueRv": "0"})
-
-
-def _active(ctx, account, args):
-    symbol = _symbol(ctx, args)
-    rows = [order_row(o) for o in account.orders.values() if o.symbol == symbol and o.is_open]
-    if not rows:
-        return fail(*REJECTS["not_found"])  # Phemex answers "not found" for an empty list
-    return ok({"rows": rows})
-
-
-def _by_id(ctx, account, args):
-    symbol = _symbol(ctx, args)
-    wanted_client, wanted_id = args.get("clOrdID"), args.get("orderID")
-    if not wanted_client and not wanted_id:
-        raise Reject("params", "orderID and clOrdID can not be both empty")
-    rows = [
-        order_row(o, history=True)
-        for o in account.orders.values()
-        if o.symbol == symbol and (o.client_id == wanted_client or o.order_id == wanted_id)
-    ]
-    return ok(rows)
-
-
-def _cancel(ctx, account, args):
-    symbol = _symbol(ctx, args)
-    order = ctx.engine.cancel(account, symbol, order_id=args["orderID"])
-    return ok(order_row(order))
 
 
 ROUTES = {
@@ -404,8 +310,8 @@ ROUTES = {
     ("GET", "/g-accounts/positions"): lambda c, a, r: _account(c, a, r, with_pnl=True),
     ("PUT", "/g-positions/leverage"): _leverage,
     ("PUT", "/g-positions/switch-pos-mode-sync"): _switch_mode,
-    ("POST", "/g-orders"): _create,
-    ("GET", "/g-orders/activeList"): _active,
-    ("GET", "/api-data/g-futures/orders/by-order-id"): _by_id,
-    ("DELETE", "/g-orders/cancel"): _cancel,
+    ("POST", "/g-orders"): create,
+    ("GET", "/g-orders/activeList"): active,
+    ("GET", "/api-data/g-futures/orders/by-order-id"): by_id,
+    ("DELETE", "/g-orders/cancel"): cancel,
 }

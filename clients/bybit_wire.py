@@ -1,0 +1,209 @@
+"""Bybit v5 wire format: codes, signing string, order body and parsers of its answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from clients.base import (
+    CANCELLED,
+    FILLED,
+    GOOD_TILL_CANCEL,
+    IMMEDIATE_OR_CANCEL,
+    NEW,
+    PARTIALLY_FILLED,
+    POST_ONLY,
+    REJECTED,
+    OrderRequest,
+    OrderResult,
+    margin_level,
+)
+from clients.errors import (
+    AuthenticationError,
+    DuplicateOrderIdError,
+    ExchangeDataError,
+    InsufficientFundsError,
+    InvalidOrderError,
+    RateLimitedError,
+    TemporaryError,
+)
+from clients.http_codec import (
+    field,
+    fmt_decimal,
+    implied_position_side,
+    opt_decimal,
+    to_decimal,
+    utc_from_ms,
+)
+from clients.http_policy import ClockSkewError
+from strategies.types import LONG, SHORT, Balance, Candle, InstrumentRules, Position, Ticker
+
+CATEGORY = "linear"
+INTERVALS = {m: str(m) for m in (1, 3, 5, 15, 30, 60, 120, 240, 360, 720)}
+INTERVALS |= {1440: "D", 10080: "W", 43200: "M"}
+POSITION_IDX = {LONG: 1, SHORT: 2}
+IDX_SIDE = {1: LONG, 2: SHORT}
+TIME_IN_FORCE = {POST_ONLY: "PostOnly", GOOD_TILL_CANCEL: "GTC", IMMEDIATE_OR_CANCEL: "IOC"}
+STATUSES = dict.fromkeys(("Created", "New", "Untriggered", "Triggered"), NEW)
+STATUSES |= {"PartiallyFilled": PARTIALLY_FILLED, "Filled": FILLED, "Rejected": REJECTED}
+STATUSES |= dict.fromkeys(("Cancelled", "PartiallyFilledCanceled", "Deactivated"), CANCELLED)
+
+# retCodes from https://bybit-exchange.github.io/docs/v5/error
+ERROR_CLASSES = {
+    10002: ClockSkewError,
+    **dict.fromkeys((10003, 10004, 10005, 10007, 10008, 10009, 10010, 33004), AuthenticationError),
+    **dict.fromkeys((10006, 10018), RateLimitedError),
+    **dict.fromkeys((10000, 10016, 10019, 170007), TemporaryError),
+    **dict.fromkeys(
+        (110004, 110006, 110007, 110012, 110044, 110045, 110051, 110052, 110053),
+        InsufficientFundsError,
+    ),
+    **dict.fromkeys((110072, 110030), DuplicateOrderIdError),
+    **dict.fromkeys((10001, 110003, 110017, 110020, 110094), InvalidOrderError),
+}
+LEVERAGE_NOT_MODIFIED = 110043
+MODE_NOT_MODIFIED = 110025
+
+
+def sign_payload(timestamp: str, api_key: str, recv_window: str, payload: bytes) -> bytes:
+    """The string Bybit signs: timestamp + key + recv_window + (query string | JSON body)."""
+    return f"{timestamp}{api_key}{recv_window}".encode() + payload
+
+
+def order_body(order: OrderRequest) -> dict:
+    """The /v5/order/create body of an order request."""
+    body: dict[str, Any] = {
+        "category": CATEGORY,
+        "symbol": order.symbol,
+        "side": order.side,
+        "orderType": "Market" if order.price is None else "Limit",
+        "qty": fmt_decimal(order.qty),
+    }
+    if order.price is not None:
+        body["price"] = fmt_decimal(order.price)
+        body["timeInForce"] = TIME_IN_FORCE.get(order.time_in_force, "GTC")
+    body["positionIdx"] = POSITION_IDX[order.position_side]
+    body["orderLinkId"] = order.client_order_id
+    body["reduceOnly"] = order.reduce_only
+    return body
+
+
+def server_time_ms(result: Mapping) -> int:
+    """Bybit's clock in epoch ms from a /v5/market/time result (timeNano, else timeSecond)."""
+    server_ms = int(to_decimal(result.get("timeNano") or 0, "timeNano") / 1_000_000)
+    if server_ms <= 0:
+        server_ms = int(to_decimal(field(result, "timeSecond"), "timeSecond")) * 1000
+    return server_ms
+
+
+def parse_ticker(row: Mapping) -> Ticker:
+    """Best bid and ask of a /v5/market/tickers row."""
+    return Ticker(
+        bid=to_decimal(field(row, "bid1Price"), "bid1Price"),
+        ask=to_decimal(field(row, "ask1Price"), "ask1Price"),
+    )
+
+
+def parse_instrument(symbol: str, row: Mapping) -> InstrumentRules:
+    """Lot, price and leverage filters of a /v5/market/instruments-info row."""
+    lot, price = field(row, "lotSizeFilter"), field(row, "priceFilter")
+    leverage = row.get("leverageFilter") or {}
+    return InstrumentRules(
+        symbol=symbol,
+        qty_step=to_decimal(field(lot, "qtyStep"), "qtyStep"),
+        min_qty=to_decimal(field(lot, "minOrderQty"), "minOrderQty"),
+        max_qty=to_decimal(field(lot, "maxOrderQty"), "maxOrderQty"),
+        tick_size=to_decimal(field(price, "tickSize"), "tickSize"),
+        min_notional=opt_decimal(lot.get("minNotionalValue"), "minNotionalValue") or Decimal(0),
+        max_leverage=opt_decimal(leverage.get("maxLeverage"), "maxLeverage") or Decimal(100),
+    )
+
+
+def parse_balance(account: Mapping) -> Balance:
+    """USDT wallet balance and margin in use of a /v5/account/wallet-balance account row."""
+    for coin in account.get("coin") or []:
+        if coin.get("coin") == "USDT":
+            wallet = to_decimal(field(coin, "walletBalance"), "walletBalance")
+            used = (opt_decimal(coin.get("totalPositionIM"), "totalPositionIM") or 0) + (
+                opt_decimal(coin.get("totalOrderIM"), "totalOrderIM") or 0
+            )
+            return Balance(wallet=wallet, used=Decimal(used))
+    return Balance(wallet=Decimal(0), used=Decimal(0))
+
+
+def parse_candle(row: Any) -> Candle:
+    """A /v5/market/kline row: [start ms, open, high, low, close, volume, turnover]."""
+    if not isinstance(row, list) or len(row) < 6:
+        raise ExchangeDataError(f"bybit: malformed kline row {row!r}")
+    return Candle(
+        ts_ms=int(row[0]),
+        open=to_decimal(row[1], "open"),
+        high=to_decimal(row[2], "high"),
+        low=to_decimal(row[3], "low"),
+        close=to_decimal(row[4], "close"),
+        volume=to_decimal(row[5], "volume"),
+    )
+
+
+def parse_position(row: Mapping) -> Position | None:
+    """A /v5/position/list row; None for an empty side."""
+    size = to_decimal(field(row, "size"), "size")
+    if size <= 0:
+        return None
+    side = IDX_SIDE.get(int(row.get("positionIdx", 0)))
+    if side is None:
+        side = LONG if row.get("side") == "Buy" else SHORT
+    mark = to_decimal(field(row, "markPrice"), "markPrice")
+    upnl = opt_decimal(row.get("unrealisedPnl"), "unrealisedPnl") or Decimal(0)
+    margin = opt_decimal(row.get("positionIM"), "positionIM")
+    if margin is None:
+        margin = opt_decimal(row.get("positionBalance"), "positionBalance") or Decimal(0)
+    maintenance = opt_decimal(row.get("positionMM"), "positionMM")
+    level = None
+    if maintenance is not None:
+        if mark <= 0:
+            raise ExchangeDataError(f"bybit: {row.get('symbol')} has no mark price")
+        level = margin_level(margin, upnl, size, mark, maintenance / (size * mark))
+    return Position(
+        symbol=str(field(row, "symbol")),
+        side=side,
+        size=size,
+        entry_price=to_decimal(field(row, "avgPrice"), "avgPrice"),
+        margin=margin,
+        unrealised_pnl=upnl,
+        margin_level=level,
+        mark_price=mark,
+        leverage=opt_decimal(row.get("leverage"), "leverage") or Decimal(10),
+        liquidation_price=opt_decimal(row.get("liqPrice"), "liqPrice"),
+    )
+
+
+def parse_order(row: Mapping) -> OrderResult:
+    """A /v5/order/realtime or /v5/order/history row."""
+    status_text = str(field(row, "orderStatus"))
+    if status_text not in STATUSES:
+        raise ExchangeDataError(f"bybit: unknown order status {status_text!r}")
+    filled = opt_decimal(row.get("cumExecQty"), "cumExecQty") or Decimal(0)
+    avg = opt_decimal(row.get("avgPrice"), "avgPrice")
+    price = opt_decimal(row.get("price"), "price")
+    side = str(field(row, "side"))
+    reduce_only = bool(row.get("reduceOnly", False))
+    position_side = IDX_SIDE.get(int(row.get("positionIdx", 0))) or implied_position_side(
+        side, reduce_only
+    )
+    return OrderResult(
+        client_order_id=str(row.get("orderLinkId", "")),
+        symbol=str(field(row, "symbol")),
+        side=side,
+        position_side=position_side,
+        qty=to_decimal(field(row, "qty"), "qty"),
+        price=price if price and str(row.get("orderType")) != "Market" else None,
+        status=STATUSES[status_text],
+        filled_qty=filled,
+        avg_price=avg if avg and filled > 0 else None,
+        fee=opt_decimal(row.get("cumExecFee"), "cumExecFee") or Decimal(0),
+        exchange_order_id=str(row.get("orderId", "")),
+        reduce_only=reduce_only,
+        updated_at=utc_from_ms(row.get("updatedTime")),
+    )
