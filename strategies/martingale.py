@@ -141,9 +141,8 @@ class MartingaleStrategy(Strategy):
         ema_text = _like_price(ema, price)
         if not (fprice < ema if long else fprice > ema):
             where = ("above" if long else "below") if fprice != ema else "at"
-            return Decision(
-                conclusion=f"Waiting for dip: price {price} {where} 1h EMA100 {ema_text}"
-            )
+            wait = "Waiting for dip" if long else "Waiting for rise"
+            return Decision(conclusion=f"{wait}: price {price} {where} 1h EMA100 {ema_text}")
         where = "below" if long else "above"
         qty = snap.balance * self._begin * snap.leverage / price
         reason = f"price {price} {where} 1h EMA100 {ema_text}"

@@ -118,7 +118,7 @@ TABLE = [
          says="Waiting for dip: price 100 above 1h EMA100 95.00"),
     case("open: Short above 1h EMA100 opens", OPEN, qty="0.6", side=SHORT, ema100_1h=95.0),
     case("open: Short below 1h EMA100 waits", None, side=SHORT, ema100_1h=105.0,
-         says="Waiting for dip: price 100 below"),
+         says="Waiting for rise: price 100 below"),
     case("open: not automatic never opens", None, auto=False,
          says="No position; automatic mode is off"),
     case("open: high volatility blocks", None, high=True, says="High volatility"),
