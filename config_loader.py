@@ -7,6 +7,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from strategies.types import SIDES
@@ -217,12 +218,119 @@ class EnvConfigSource(ConfigSource):
         ]
 
 
+def parse_bot_id(raw) -> int:
+    """BOT_ID as a positive whole number."""
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"BOT_ID must be a bot id (a whole number), got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"BOT_ID must be a positive bot id, got {value}")
+    return value
+
+
+class DatabaseConfigSource(ConfigSource):
+    """A bot of the database (BOT_ID=n): its pairs, keys and owner's Telegram, read before the run.
+
+    DATABASE_URL (default: the web app's SQLite file) and ENCRYPTION_KEY come from ``env``. The
+    database, the bot's state and its keys are all checked here, so a bot that cannot run stops
+    with one line before any exchange call. Pair keys are pair ids; the bot key is the bot id.
+    """
+
+    def __init__(self, bot_id, env: Mapping[str, str]):
+        from saas.services.bot_config import BotConfigError, load_bot_config  # noqa: PLC0415
+
+        self.env = dict(env)
+        self.bot_id = parse_bot_id(bot_id)
+        try:
+            self.config = load_bot_config(self.bot_id, self.env)
+        except BotConfigError as exc:
+            raise ConfigError(str(exc)) from None
+        self._clock = None
+
+    def __repr__(self) -> str:
+        return f"<DatabaseConfigSource bot={self.bot_id}>"
+
+    @property
+    def bot_key(self) -> str:
+        """The bot's id, so client order ids name the bot."""
+        return str(self.bot_id)
+
+    def get_api_credentials(self) -> tuple[str, str]:
+        """The decrypted key and secret ("" for a paper bot)."""
+        creds = self.config.credentials
+        return creds.key, creds.secret
+
+    def get_symbols(self) -> list[tuple[str, str, bool]]:
+        """(symbol, side, automatic) of each active pair."""
+        return [(p.symbol, p.side, p.auto) for p in self.config.pairs]
+
+    def get_ema_interval(self) -> int:
+        """The first active pair's EMA interval (each pair has its own, see get_pairs)."""
+        return self.config.pairs[0].ema_interval
+
+    def is_testnet(self) -> bool:
+        """The bot's testnet switch."""
+        return self.config.testnet
+
+    def get_telegram_config(self) -> tuple[str | None, str | None]:
+        """The owner's Telegram settings (their own bot token, else TELEGRAM_BOT_TOKEN)."""
+        return self.config.telegram
+
+    def get_exchange(self) -> str:
+        """The bot's exchange."""
+        return self.config.exchange
+
+    def get_pairs(self) -> list[PairConfig]:
+        """Every active pair with its own leverage, EMA interval, strategy and parameters."""
+        return [
+            PairConfig(str(p.pair_id), p.symbol, p.side, p.auto, p.leverage, p.ema_interval,
+                       p.strategy, dict(p.params))
+            for p in self.config.pairs
+        ]
+
+    def make_client(self, env: Mapping[str, str], clock):
+        """The bot's exchange client; a paper bot's account lives in paper_accounts."""
+        from clients.factory import real_client  # noqa: PLC0415
+
+        self._clock = clock
+        if self.config.exchange == "paper":
+            from saas.services.paper import open_paper_client  # noqa: PLC0415
+
+            return open_paper_client(self.config.sessions, self.bot_id, env, clock,
+                                     self.config.testnet)
+        key, secret = self.get_api_credentials()
+        return real_client(self.config.exchange, key, secret, self.config.testnet, env)
+
+    def journal(self):
+        """The database journal of this bot, with its per-bot lock."""
+        from saas.services.journal import DatabaseJournal  # noqa: PLC0415
+
+        return DatabaseJournal(self.config.engine, self.bot_id, clock=self._now_clock(),
+                               session_factory=self.config.sessions)
+
+    def _now_clock(self):
+        """The run's clock (given to make_client), else the wall clock."""
+        return self._clock if self._clock is not None else (lambda: datetime.now(UTC))
+
+    def record_result(self, result) -> None:
+        """Record the run on the bot; an authentication error pauses it and tells the owner."""
+        from saas.services.bots import record_run_result  # noqa: PLC0415
+
+        try:
+            record_run_result(self.config, result, now=self._now_clock()(), env=self.env)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.config.close()
+
+
 def get_config_source(environ: Mapping[str, str] | None = None) -> ConfigSource:
     """The database source when BOT_ID is set, otherwise the environment."""
     env = os.environ if environ is None else environ
     bot_id = (env.get("BOT_ID") or "").strip()
     if bot_id:
-        from saas.bot_config import DatabaseConfigSource  # noqa: PLC0415 - only database mode pays
-
         return DatabaseConfigSource(bot_id, env)
     return EnvConfigSource(env)

@@ -54,6 +54,21 @@ def _like_price(value: float, price: Decimal) -> str:
     return f"{value:.{min(max(places, 2), 12)}f}"
 
 
+def _waiting(long: bool, price: Decimal, ema: float) -> str:
+    """Why no position is opened yet: price on the wrong side of the 1h EMA100."""
+    fprice = float(price)
+    where = ("above" if long else "below") if fprice != ema else "at"
+    wait = "Waiting for dip" if long else "Waiting for rise"
+    return f"{wait}: price {price} {where} 1h EMA100 {_like_price(ema, price)}"
+
+
+def _gate_skip(side: str, long: bool, price: Decimal, ema200: float, ml) -> str:
+    """Why a position is left alone: wrong side of EMA200 with a healthy margin level (step 3)."""
+    where = ("below" if long else "above") if float(price) != ema200 else "at"
+    level = "unknown" if ml is None else ml
+    return f"Skipped: {side} {where} EMA200 {_like_price(ema200, price)} with margin level {level}"
+
+
 def _reading(vol: Volatility) -> str:
     """The volatility trigger in words, e.g. "bb_width 9.1 > 8"."""
     return f"{vol.trigger} {vol.value:.6g} > {vol.threshold:.6g}"
@@ -117,12 +132,7 @@ class MartingaleStrategy(Strategy):
         fprice = float(price)
         # Step 3 gate: a position on the wrong side of EMA200 is left alone unless margin is low.
         if not (critical or (fprice > ind.ema200 if long else fprice < ind.ema200)):
-            where = ("below" if long else "above") if fprice != ind.ema200 else "at"
-            return Decision(
-                conclusion=f"Skipped: {snapshot.side} {where} EMA200 "
-                f"{_like_price(ind.ema200, price)} with margin level "
-                f"{'unknown' if ml is None else ml}"
-            )
+            return Decision(explain=(_gate_skip, snapshot.side, long, price, ind.ema200, ml))
         return self._with_position(snapshot, position, long, price, critical)
 
     # -- no position (spec 4c) -------------------------------------------------------------
@@ -138,11 +148,9 @@ class MartingaleStrategy(Strategy):
             return Decision(conclusion=f"High volatility ({_reading(vol)}), not opening")
         ema = snap.indicators.ema100_1h
         fprice = float(price)
-        ema_text = _like_price(ema, price)
         if not (fprice < ema if long else fprice > ema):
-            where = ("above" if long else "below") if fprice != ema else "at"
-            wait = "Waiting for dip" if long else "Waiting for rise"
-            return Decision(conclusion=f"{wait}: price {price} {where} 1h EMA100 {ema_text}")
+            return Decision(explain=(_waiting, long, price, ema))
+        ema_text = _like_price(ema, price)
         where = "below" if long else "above"
         qty = snap.balance * self._begin * snap.leverage / price
         reason = f"price {price} {where} 1h EMA100 {ema_text}"

@@ -1,4 +1,9 @@
-"""Value types passed between the exchange layer, the strategies and the workflows."""
+"""Value types passed between the exchange layer, the strategies and the workflows.
+
+The per-decision types (Snapshot, Indicators, Volatility, Position) are plain slotted dataclasses:
+a backtest builds ~100,000 of each per year, and frozen construction costs several times more.
+Treat them as read-only all the same; ``decide`` never changes its input (tests check it).
+"""
 
 from __future__ import annotations
 
@@ -64,7 +69,7 @@ class InstrumentRules:
     maint_margin_rate: Decimal = Decimal("0.005")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Position:
     """An open position of one side, as the exchange reports it (unrounded).
 
@@ -85,7 +90,7 @@ class Position:
     liquidation_price: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Balance:
     """Account balance in USDT: wallet balance and margin in use."""
 
@@ -98,7 +103,7 @@ class Balance:
         return self.wallet - self.used
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ticker:
     """Best bid and ask."""
 
@@ -106,7 +111,7 @@ class Ticker:
     ask: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Volatility:
     """The volatility and decline-velocity reading of section 4 of the spec."""
 
@@ -127,7 +132,7 @@ class Volatility:
     volume_ratio: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Indicators:
     """Indicator values computed from closed candles only."""
 
@@ -137,7 +142,7 @@ class Indicators:
     volatility: Volatility = field(default_factory=Volatility)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Snapshot:
     """Everything ``decide`` may look at for one (symbol, side); it reads nothing else."""
 
@@ -188,10 +193,42 @@ class Alert:
     fields: dict
 
 
-@dataclass(frozen=True, slots=True)
 class Decision:
-    """What ``decide`` returns: orders to place, alerts to send and a one-line conclusion."""
+    """What ``decide`` returns: orders to place, alerts to send and a one-line conclusion.
 
-    actions: tuple[Action, ...] = ()
-    alerts: tuple[Alert, ...] = ()
-    conclusion: str = ""
+    The conclusion may instead be given as ``explain=(function, *args)``: it is then formatted on
+    first read, so a backtest that never reads its ~100,000 conclusions does not format them.
+    """
+
+    __slots__ = ("actions", "alerts", "_text", "_explain")
+
+    def __init__(self, actions=(), alerts=(), conclusion: str = "", *, explain=None):
+        self.actions: tuple[Action, ...] = tuple(actions)
+        self.alerts: tuple[Alert, ...] = tuple(alerts)
+        self._text = conclusion
+        self._explain = explain
+
+    @property
+    def conclusion(self) -> str:
+        """The one-line explanation, formatted once when first needed."""
+        if self._explain is not None:
+            function, *args = self._explain
+            self._text, self._explain = function(*args), None
+        return self._text
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return (self.actions, self.alerts, self.conclusion) == (
+            other.actions,
+            other.alerts,
+            other.conclusion,
+        )
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(actions={self.actions!r}, alerts={self.alerts!r}, "
+            f"conclusion={self.conclusion!r})"
+        )

@@ -1,0 +1,64 @@
+"""Users: login, role and status, two-factor secret, lock-out counters and the billing plan."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saas.models.base import Base, UTCDateTime, in_values, utc_now
+
+ROLE_USER = "user"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_USER, ROLE_ADMIN)
+USER_ACTIVE = "active"
+USER_SUSPENDED = "suspended"
+USER_STATUSES = (USER_ACTIVE, USER_SUSPENDED)
+PLAN_FREE = "free"
+# Stripe's subscription statuses, stored as Stripe reports them.
+PLAN_STATUSES = (
+    "active", "trialing", "past_due", "canceled", "unpaid", "incomplete", "incomplete_expired",
+    "paused",
+)
+
+
+class User(Base):
+    """An account that owns bots; emails are stored lower-cased."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(in_values("role", ROLES), name="role"),
+        CheckConstraint(in_values("status", USER_STATUSES), name="status"),
+        CheckConstraint(
+            f"plan_status IS NULL OR {in_values('plan_status', PLAN_STATUSES)}", name="plan_status"
+        ),
+        CheckConstraint("failed_logins >= 0", name="failed_logins"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    email_verified: Mapped[bool] = mapped_column(default=False)
+    role: Mapped[str] = mapped_column(String(16), default=ROLE_USER)
+    status: Mapped[str] = mapped_column(String(16), default=USER_ACTIVE)
+    # Encrypted with saas.security under the context "user:<id>:totp".
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    plan: Mapped[str] = mapped_column(String(32), default=PLAN_FREE)
+    plan_status: Mapped[str | None] = mapped_column(String(32))
+    plan_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the user may use the admin pages."""
+        return self.role == ROLE_ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"

@@ -1,0 +1,195 @@
+"""Read a bot's run configuration from the database: checks, pairs, decrypted keys, Telegram.
+
+``load_bot_config`` does every check that can stop a run before any exchange call; each failure
+is a BotConfigError whose message is the single line the operator reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from saas.db import (
+    DatabaseURLError,
+    database_url,
+    make_engine,
+    make_session_factory,
+    safe_url,
+    sqlite_path,
+)
+from saas.models import BOT_RUNNING, USER_ACTIVE, Bot, NotificationSetting
+from saas.security import (
+    DecryptionError,
+    EncryptionKeyError,
+    KeyRing,
+    bot_credentials,
+    user_context,
+)
+
+INIT_HINT = "create it with: flask --app saas init-db"
+
+
+class BotConfigError(ValueError):
+    """The bot cannot run as configured; one line for the operator."""
+
+
+class Credentials:
+    """A decrypted key and secret that never show in a repr, a log line or a traceback."""
+
+    __slots__ = ("key", "secret")
+
+    def __init__(self, key: str, secret: str):
+        self.key, self.secret = key, secret
+
+    def __repr__(self) -> str:
+        return "<Credentials hidden>"
+
+
+@dataclass(frozen=True)
+class PairSnapshot:
+    """An active trading pair as the run needs it."""
+
+    pair_id: int
+    symbol: str
+    side: str
+    auto: bool
+    leverage: Decimal
+    ema_interval: int
+    strategy: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class BotConfig:
+    """Everything a run of one bot reads from the database, read once, before the run."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    bot_id: int
+    name: str
+    exchange: str
+    testnet: bool
+    pairs: list[PairSnapshot]
+    credentials: Credentials = field(repr=False)
+    telegram: tuple[str | None, str | None] = (None, None)
+    owner_id: int = 0
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self.engine.dispose()
+
+
+def one_line(text: str) -> str:
+    """Collapse a multi-line message (driver errors span several lines)."""
+    return " ".join(str(text).split())
+
+
+def _connect_error(url, exc: Exception) -> BotConfigError:
+    """The driver's first line, never its full multi-line report or the password."""
+    original = getattr(exc, "orig", None) or exc
+    reason = str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
+    return BotConfigError(f"cannot use the database at {safe_url(url)}: {one_line(reason)}")
+
+
+def open_database(env: Mapping[str, str]) -> Engine:
+    """The engine of DATABASE_URL (reachability and tables are checked by the first query)."""
+    raw = database_url(env)
+    try:
+        # One short-lived process: checking connections before use would only add round trips.
+        engine = make_engine(raw, pool_pre_ping=False)
+    except DatabaseURLError as exc:
+        raise BotConfigError(str(exc)) from None
+    path = sqlite_path(engine.url)
+    if path is not None and not path.exists():
+        engine.dispose()
+        raise BotConfigError(f"no database at {path} ({INIT_HINT})")
+    return engine
+
+
+def _database_error(engine: Engine, exc: Exception) -> BotConfigError:
+    """A missing table means an uninitialised database; anything else, an unusable one."""
+    text = str(getattr(exc, "orig", exc))
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return BotConfigError(f"the database at {safe_url(engine.url)} has no dcabot tables "
+                              f"({INIT_HINT})")
+    return _connect_error(engine.url, exc)
+
+
+def _check_runnable(bot: Bot | None, bot_id: int) -> Bot:
+    """The bot, if it exists, is running, has an active owner and active pairs."""
+    if bot is None:
+        raise BotConfigError(f"bot {bot_id} does not exist")
+    if bot.status != BOT_RUNNING:
+        why = f" (last error: {one_line(bot.last_error)})" if bot.last_error else ""
+        raise BotConfigError(f"bot {bot_id} is {bot.status}, not running{why}; nothing to do")
+    if bot.user.status != USER_ACTIVE:
+        raise BotConfigError(f"bot {bot_id} belongs to a {bot.user.status} user; nothing to do")
+    if not bot.active_pairs:
+        raise BotConfigError(f"bot {bot_id} has no active trading pairs; nothing to do")
+    return bot
+
+
+def _telegram(session: Session, bot: Bot, env: Mapping[str, str], ring) -> tuple:
+    """The owner's Telegram chat, with their own bot token or the platform's."""
+    setting = session.scalar(
+        select(NotificationSetting).where(NotificationSetting.user_id == bot.user_id)
+    )
+    if setting is None or not setting.telegram_enabled or not setting.telegram_chat_id:
+        return None, None
+    token = (env.get("TELEGRAM_BOT_TOKEN") or "").strip() or None
+    if setting.telegram_bot_token_encrypted:
+        token = _ring(ring, env).decrypt(
+            user_context(bot.user_id, "telegram"), setting.telegram_bot_token_encrypted,
+            f"the Telegram token of user {bot.user_id}",
+        )
+    return token, setting.telegram_chat_id
+
+
+def _ring(ring: KeyRing | None, env: Mapping[str, str]) -> KeyRing:
+    """The key ring, read from ENCRYPTION_KEY the first time it is needed."""
+    return ring if ring is not None else KeyRing.from_env(env)
+
+
+def _snapshot(session: Session, bot: Bot, env: Mapping[str, str]) -> dict:
+    """Read the bot's pairs, keys and Telegram settings inside one session."""
+    ring = None
+    if bot.exchange != "paper" or bot.api_key_encrypted:
+        ring = _ring(ring, env)
+        key, secret = bot_credentials(bot, ring)
+    else:
+        key, secret = "", ""
+    pairs = [
+        PairSnapshot(p.id, p.symbol, p.side, p.automatic_mode, p.leverage, p.ema_interval,
+                     p.strategy, dict(p.strategy_params or {}))
+        for p in bot.active_pairs
+    ]
+    return {
+        "bot_id": bot.id, "name": bot.name, "exchange": bot.exchange, "testnet": bot.testnet,
+        "pairs": pairs, "credentials": Credentials(key, secret), "owner_id": bot.user_id,
+        "telegram": _telegram(session, bot, env, ring),
+    }
+
+
+def load_bot_config(bot_id: int, env: Mapping[str, str]) -> BotConfig:
+    """Check and read everything a run of this bot needs; BotConfigError when it cannot run."""
+    engine = open_database(env)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions() as session:
+            bot = _check_runnable(session.get(Bot, bot_id), bot_id)
+            values = _snapshot(session, bot, env)
+    except (EncryptionKeyError, DecryptionError) as exc:
+        engine.dispose()
+        raise BotConfigError(str(exc)) from None
+    except (DBAPIError, SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise _database_error(engine, exc) from None
+    except BotConfigError:
+        engine.dispose()
+        raise
+    return BotConfig(engine=engine, sessions=sessions, **values)

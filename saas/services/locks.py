@@ -1,0 +1,120 @@
+"""The per-bot run lock: a PostgreSQL advisory lock, or a file lock beside the SQLite file.
+
+Both are released by the operating system or the server when the process dies, so a killed run
+never leaves its bot locked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from saas.db import sqlite_path
+
+# The first half of the two-integer advisory lock key. Advisory locks are per database, not per
+# schema: hashing the schema in keeps two installations (or two test sessions) sharing a database
+# from locking each other's bot 1, and "dcabot:" keeps other applications' locks apart.
+ADVISORY_NAMESPACE_SQL = "hashtext('dcabot:' || current_schema())"
+
+
+class BotLock:
+    """Take without waiting, release once; ``held`` says whether this process holds it."""
+
+    held = False
+
+    def acquire(self) -> bool:
+        """True when the lock was free and is now ours."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Give the lock back (a no-op when not held)."""
+        raise NotImplementedError
+
+
+class AdvisoryLock(BotLock):
+    """``pg_try_advisory_lock`` on a connection of its own, kept for the whole run."""
+
+    def __init__(self, engine: Engine, bot_id: int):
+        self.engine = engine
+        self.bot_id = int(bot_id)
+        self._connection = None
+
+    def acquire(self) -> bool:
+        """Try the session-level advisory lock; the connection stays open while it is held."""
+        # Autocommit: the connection must not sit "idle in transaction" for the whole run.
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = connection.execute(
+                text(f"SELECT pg_try_advisory_lock({ADVISORY_NAMESPACE_SQL}, :bot)"),
+                {"bot": self.bot_id},
+            ).scalar_one()
+        except Exception:
+            connection.close()
+            raise
+        if not got:
+            connection.close()
+            return False
+        self._connection, self.held = connection, True
+        return True
+
+    def release(self) -> None:
+        """Unlock, then close the connection (closing alone would also release it)."""
+        if self._connection is None:
+            return
+        try:
+            self._connection.execute(
+                text(f"SELECT pg_advisory_unlock({ADVISORY_NAMESPACE_SQL}, :bot)"),
+                {"bot": self.bot_id},
+            )
+        finally:
+            self._connection.close()
+            self._connection, self.held = None, False
+
+
+class FileLock(BotLock):
+    """An exclusive non-blocking ``flock`` on a file."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Lock the file, creating it if needed."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd, self.held = fd, True
+        return True
+
+    def release(self) -> None:
+        """Unlock and close."""
+        if self._fd is None:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self._fd)
+            self._fd, self.held = None, False
+
+
+def sqlite_lock_path(engine: Engine, bot_id: int) -> Path:
+    """``<database file>.bot-<id>.lock`` beside the SQLite file (temp dir for in-memory ones)."""
+    path = sqlite_path(engine.url)
+    if path is None:
+        return Path(tempfile.gettempdir()) / f"dcabot-memory-{os.getpid()}.bot-{int(bot_id)}.lock"
+    return path.with_name(f"{path.name}.bot-{int(bot_id)}.lock")
+
+
+def bot_lock(engine: Engine, bot_id: int) -> BotLock:
+    """The right kind of lock for this database."""
+    if engine.dialect.name == "postgresql":
+        return AdvisoryLock(engine, bot_id)
+    return FileLock(sqlite_lock_path(engine, bot_id))

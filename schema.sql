@@ -1,0 +1,244 @@
+-- dcabot schema for PostgreSQL, generated from saas/models by `flask --app saas schema`.
+-- Do not edit: change the models and regenerate (a test fails when this file is stale).
+
+CREATE TABLE IF NOT EXISTS stripe_events (
+	id SERIAL NOT NULL,
+	event_id VARCHAR(255) NOT NULL,
+	type VARCHAR(100) NOT NULL,
+	processed_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_stripe_events PRIMARY KEY (id),
+	CONSTRAINT uq_stripe_events_event_id UNIQUE (event_id)
+);
+
+CREATE TABLE IF NOT EXISTS users (
+	id SERIAL NOT NULL,
+	email VARCHAR(255) NOT NULL,
+	password_hash VARCHAR(255) NOT NULL,
+	email_verified BOOLEAN NOT NULL,
+	role VARCHAR(16) NOT NULL,
+	status VARCHAR(16) NOT NULL,
+	totp_secret_encrypted TEXT,
+	failed_logins INTEGER NOT NULL,
+	locked_until TIMESTAMP WITH TIME ZONE,
+	last_login_at TIMESTAMP WITH TIME ZONE,
+	plan VARCHAR(32) NOT NULL,
+	plan_status VARCHAR(32),
+	plan_period_end TIMESTAMP WITH TIME ZONE,
+	stripe_customer_id VARCHAR(64),
+	stripe_subscription_id VARCHAR(64),
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_users PRIMARY KEY (id),
+	CONSTRAINT ck_users_role CHECK (role IN ('user', 'admin')),
+	CONSTRAINT ck_users_status CHECK (status IN ('active', 'suspended')),
+	CONSTRAINT ck_users_plan_status CHECK (plan_status IS NULL OR plan_status IN ('active', 'trialing', 'past_due', 'canceled', 'unpaid', 'incomplete', 'incomplete_expired', 'paused')),
+	CONSTRAINT ck_users_failed_logins CHECK (failed_logins >= 0),
+	CONSTRAINT uq_users_email UNIQUE (email),
+	CONSTRAINT uq_users_stripe_customer_id UNIQUE (stripe_customer_id),
+	CONSTRAINT uq_users_stripe_subscription_id UNIQUE (stripe_subscription_id)
+);
+
+CREATE TABLE IF NOT EXISTS audit_logs (
+	id SERIAL NOT NULL,
+	user_id INTEGER,
+	action VARCHAR(64) NOT NULL,
+	target_type VARCHAR(32),
+	target_id INTEGER,
+	before JSONB,
+	after JSONB,
+	ip VARCHAR(45),
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_audit_logs PRIMARY KEY (id),
+	CONSTRAINT fk_audit_logs_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_audit_logs_target_type_target_id ON audit_logs (target_type, target_id);
+
+CREATE INDEX IF NOT EXISTS ix_audit_logs_user_id_created_at ON audit_logs (user_id, created_at);
+
+CREATE TABLE IF NOT EXISTS bots (
+	id SERIAL NOT NULL,
+	user_id INTEGER NOT NULL,
+	name VARCHAR(100) NOT NULL,
+	exchange VARCHAR(16) NOT NULL,
+	testnet BOOLEAN NOT NULL,
+	api_key_encrypted TEXT,
+	api_secret_encrypted TEXT,
+	status VARCHAR(16) NOT NULL,
+	run_interval_minutes INTEGER NOT NULL,
+	last_run_at TIMESTAMP WITH TIME ZONE,
+	next_run_at TIMESTAMP WITH TIME ZONE,
+	last_outcome VARCHAR(16),
+	last_error TEXT,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_bots PRIMARY KEY (id),
+	CONSTRAINT ck_bots_exchange CHECK (exchange IN ('phemex', 'bybit', 'paper')),
+	CONSTRAINT ck_bots_status CHECK (status IN ('stopped', 'running', 'paused', 'error')),
+	CONSTRAINT ck_bots_last_outcome CHECK (last_outcome IS NULL OR last_outcome IN ('running', 'ok', 'skipped', 'error', 'auth_error', 'locked')),
+	CONSTRAINT ck_bots_run_interval_minutes CHECK (run_interval_minutes > 0),
+	CONSTRAINT ck_bots_keys_to_run CHECK (exchange = 'paper' OR status <> 'running' OR (api_key_encrypted IS NOT NULL AND api_secret_encrypted IS NOT NULL)),
+	CONSTRAINT fk_bots_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_bots_status_next_run_at ON bots (status, next_run_at);
+
+CREATE UNIQUE INDEX IF NOT EXISTS ix_bots_user_id_name ON bots (user_id, name);
+
+CREATE TABLE IF NOT EXISTS notification_settings (
+	id SERIAL NOT NULL,
+	user_id INTEGER NOT NULL,
+	telegram_enabled BOOLEAN NOT NULL,
+	telegram_chat_id VARCHAR(64),
+	telegram_bot_token_encrypted TEXT,
+	email_enabled BOOLEAN NOT NULL,
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_notification_settings PRIMARY KEY (id),
+	CONSTRAINT uq_notification_settings_user_id UNIQUE (user_id),
+	CONSTRAINT fk_notification_settings_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS bot_runs (
+	id SERIAL NOT NULL,
+	bot_id INTEGER NOT NULL,
+	started_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	finished_at TIMESTAMP WITH TIME ZONE,
+	duration_ms INTEGER,
+	outcome VARCHAR(16) NOT NULL,
+	conclusions JSONB NOT NULL,
+	CONSTRAINT pk_bot_runs PRIMARY KEY (id),
+	CONSTRAINT ck_bot_runs_outcome CHECK (outcome IN ('running', 'ok', 'skipped', 'error', 'auth_error', 'locked')),
+	CONSTRAINT ck_bot_runs_duration_ms CHECK (duration_ms IS NULL OR duration_ms >= 0),
+	CONSTRAINT fk_bot_runs_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_bot_runs_bot_id_started_at ON bot_runs (bot_id, started_at);
+
+CREATE TABLE IF NOT EXISTS paper_accounts (
+	id SERIAL NOT NULL,
+	bot_id INTEGER NOT NULL,
+	initial_balance NUMERIC(28, 10) NOT NULL,
+	wallet NUMERIC(28, 10) NOT NULL,
+	state JSONB NOT NULL,
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_paper_accounts PRIMARY KEY (id),
+	CONSTRAINT ck_paper_accounts_initial_balance CHECK (initial_balance > 0),
+	CONSTRAINT uq_paper_accounts_bot_id UNIQUE (bot_id),
+	CONSTRAINT fk_paper_accounts_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS trading_pairs (
+	id SERIAL NOT NULL,
+	bot_id INTEGER NOT NULL,
+	symbol VARCHAR(32) NOT NULL,
+	side VARCHAR(8) NOT NULL,
+	leverage NUMERIC(28, 10) NOT NULL,
+	ema_interval INTEGER NOT NULL,
+	automatic_mode BOOLEAN NOT NULL,
+	strategy VARCHAR(32) NOT NULL,
+	strategy_params JSONB NOT NULL,
+	is_active BOOLEAN NOT NULL,
+	alert_keys JSONB NOT NULL,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_trading_pairs PRIMARY KEY (id),
+	CONSTRAINT uq_trading_pairs_bot_id_symbol_side UNIQUE (bot_id, symbol, side),
+	CONSTRAINT ck_trading_pairs_side CHECK (side IN ('Long', 'Short')),
+	CONSTRAINT ck_trading_pairs_leverage CHECK (leverage > 0 AND leverage <= 125),
+	CONSTRAINT ck_trading_pairs_ema_interval CHECK (ema_interval IN (1, 5, 15, 30, 60, 240, 1440, 10080, 43200, 129600, 518400)),
+	CONSTRAINT ck_trading_pairs_symbol CHECK (symbol <> ''),
+	CONSTRAINT fk_trading_pairs_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS bot_logs (
+	id SERIAL NOT NULL,
+	bot_id INTEGER NOT NULL,
+	run_id INTEGER,
+	level VARCHAR(16) NOT NULL,
+	message TEXT NOT NULL,
+	fields JSONB NOT NULL,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_bot_logs PRIMARY KEY (id),
+	CONSTRAINT ck_bot_logs_level CHECK (level IN ('debug', 'info', 'warning', 'error')),
+	CONSTRAINT fk_bot_logs_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE,
+	CONSTRAINT fk_bot_logs_run_id_bot_runs FOREIGN KEY(run_id) REFERENCES bot_runs (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_bot_logs_bot_id_created_at ON bot_logs (bot_id, created_at);
+
+CREATE TABLE IF NOT EXISTS orders (
+	id SERIAL NOT NULL,
+	bot_id INTEGER NOT NULL,
+	pair_id INTEGER,
+	run_id INTEGER,
+	client_order_id VARCHAR(36) NOT NULL,
+	symbol VARCHAR(32) NOT NULL,
+	side VARCHAR(8) NOT NULL,
+	action VARCHAR(8) NOT NULL,
+	order_side VARCHAR(4) NOT NULL,
+	qty NUMERIC(28, 10) NOT NULL,
+	price NUMERIC(28, 10),
+	reduce_only BOOLEAN NOT NULL,
+	post_only BOOLEAN NOT NULL,
+	reason TEXT NOT NULL,
+	status VARCHAR(16) NOT NULL,
+	exchange_order_id VARCHAR(64) NOT NULL,
+	filled_qty NUMERIC(28, 10) NOT NULL,
+	avg_price NUMERIC(28, 10),
+	fee NUMERIC(28, 10) NOT NULL,
+	ref_entry_price NUMERIC(28, 10),
+	ref_margin NUMERIC(28, 10),
+	error TEXT NOT NULL,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	updated_at TIMESTAMP WITH TIME ZONE,
+	CONSTRAINT pk_orders PRIMARY KEY (id),
+	CONSTRAINT ck_orders_side CHECK (side IN ('Long', 'Short')),
+	CONSTRAINT ck_orders_order_side CHECK (order_side IN ('Buy', 'Sell')),
+	CONSTRAINT ck_orders_action CHECK (action IN ('OPEN', 'ADD', 'REDUCE', 'CLOSE')),
+	CONSTRAINT ck_orders_status CHECK (status IN ('pending', 'open', 'filled', 'cancelled', 'rejected', 'unknown')),
+	CONSTRAINT ck_orders_qty CHECK (qty > 0),
+	CONSTRAINT ck_orders_price CHECK (price IS NULL OR price > 0),
+	CONSTRAINT ck_orders_filled_qty CHECK (filled_qty >= 0),
+	CONSTRAINT fk_orders_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE,
+	CONSTRAINT fk_orders_pair_id_trading_pairs FOREIGN KEY(pair_id) REFERENCES trading_pairs (id) ON DELETE SET NULL,
+	CONSTRAINT fk_orders_run_id_bot_runs FOREIGN KEY(run_id) REFERENCES bot_runs (id) ON DELETE SET NULL,
+	CONSTRAINT uq_orders_client_order_id UNIQUE (client_order_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_orders_bot_id_status ON orders (bot_id, status);
+
+CREATE INDEX IF NOT EXISTS ix_orders_pair_id_status ON orders (pair_id, status);
+
+CREATE TABLE IF NOT EXISTS trades (
+	id SERIAL NOT NULL,
+	bot_id INTEGER NOT NULL,
+	pair_id INTEGER,
+	order_id INTEGER,
+	client_order_id VARCHAR(36) NOT NULL,
+	time TIMESTAMP WITH TIME ZONE NOT NULL,
+	symbol VARCHAR(32) NOT NULL,
+	side VARCHAR(8) NOT NULL,
+	action VARCHAR(8) NOT NULL,
+	qty NUMERIC(28, 10) NOT NULL,
+	price NUMERIC(28, 10) NOT NULL,
+	fee NUMERIC(28, 10) NOT NULL,
+	pnl NUMERIC(28, 10) NOT NULL,
+	pnl_percentage NUMERIC(28, 10),
+	position_size NUMERIC(28, 10) NOT NULL,
+	position_value NUMERIC(28, 10) NOT NULL,
+	margin_level NUMERIC(28, 10),
+	balance_after NUMERIC(28, 10),
+	CONSTRAINT pk_trades PRIMARY KEY (id),
+	CONSTRAINT ck_trades_side CHECK (side IN ('Long', 'Short')),
+	CONSTRAINT ck_trades_action CHECK (action IN ('OPEN', 'ADD', 'REDUCE', 'CLOSE')),
+	CONSTRAINT ck_trades_qty CHECK (qty > 0),
+	CONSTRAINT ck_trades_price CHECK (price > 0),
+	CONSTRAINT fk_trades_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE,
+	CONSTRAINT fk_trades_pair_id_trading_pairs FOREIGN KEY(pair_id) REFERENCES trading_pairs (id) ON DELETE SET NULL,
+	CONSTRAINT fk_trades_order_id_orders FOREIGN KEY(order_id) REFERENCES orders (id) ON DELETE SET NULL,
+	CONSTRAINT uq_trades_client_order_id UNIQUE (client_order_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_trades_bot_id_time ON trades (bot_id, time);
+
+CREATE INDEX IF NOT EXISTS ix_trades_pair_id_time ON trades (pair_id, time);
