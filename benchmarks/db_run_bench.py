@@ -8,12 +8,10 @@ dropped afterwards; it is skipped when unreachable.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.measure import run_main  # noqa: E402 - needs ROOT on sys.path when run directly
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -37,8 +37,14 @@ def seed(url: str, fx, key: str) -> int:
         create_schema(engine)
         with session_scope(make_session_factory(engine)) as session:
             api_key, api_secret = DEFAULT_CREDENTIALS["bybit"]
-            bot = gen_bot(session, gen_user(session), exchange="bybit", api_key=api_key,
-                          api_secret=api_secret, ring=KeyRing.from_string(key))
+            bot = gen_bot(
+                session,
+                gen_user(session),
+                exchange="bybit",
+                api_key=api_key,
+                api_secret=api_secret,
+                ring=KeyRing.from_string(key),
+            )
             for side in ("Long", "Short"):
                 gen_pair(session, bot, "BTCUSDT", side, strategy_params={"use_postonly": False})
             return bot.id
@@ -46,28 +52,9 @@ def seed(url: str, fx, key: str) -> int:
         engine.dispose()
 
 
-# Linux carries a process's peak RSS across fork and exec, so a bot started straight from this
-# (large) process would report our peak as its own. A small launcher starts it instead and reads
-# the bot's own peak with getrusage(RUSAGE_CHILDREN).
-LAUNCHER = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"wall": wall, "peak_kb": peak, "code": proc.returncode,
-                  "stderr": proc.stderr.decode()[-500:]}))
-"""
-
-
 def one_run(env: dict) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one bot process."""
-    out = subprocess.run([sys.executable, "-c", LAUNCHER, sys.executable, str(ROOT / "main.py")],
-                         env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-    figures = json.loads(out.stdout)
-    if figures["code"] != 0:
-        raise RuntimeError(f"main.py exited {figures['code']}: {figures['stderr']}")
-    return figures["wall"], figures["peak_kb"] / 1024
+    return run_main(env)
 
 
 def bench_database(url: str, runs: int) -> dict:
@@ -80,8 +67,13 @@ def bench_database(url: str, runs: int) -> dict:
     with FakeExchange() as fx:
         open_market(fx)
         bot_id = seed(url, fx, key)
-        env = {"PATH": os.environ["PATH"], "BOT_ID": str(bot_id), "DATABASE_URL": url,
-               "ENCRYPTION_KEY": key, "BYBIT_BASE_URL": fx.url}
+        env = {
+            "PATH": os.environ["PATH"],
+            "BOT_ID": str(bot_id),
+            "DATABASE_URL": url,
+            "ENCRYPTION_KEY": key,
+            "BYBIT_BASE_URL": fx.url,
+        }
         first_wall, first_rss = one_run(env)
         steady = [one_run(env) for _ in range(runs)]
         orders = len(fx.orders())

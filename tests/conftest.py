@@ -10,6 +10,8 @@ pytest_plugins = [
     "tests.fixtures.telegram",
     "tests.fixtures.exchange",
     "tests.fixtures.database",
+    "tests.fixtures.web",
+    "tests.fixtures.smtp",
 ]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ohlcv"

@@ -45,6 +45,9 @@ def paused_gc():
         yield
     finally:
         if collecting:
+            # Re-enabling with a huge allocation count would start a full pass over every object
+            # the replay keeps (~0.1 s); frozen, they are skipped (refcounting still frees them).
+            gc.freeze()
             gc.enable()
 
 

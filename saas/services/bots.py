@@ -6,7 +6,7 @@ and main.py share them. Callers commit.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -103,8 +103,12 @@ def record_run(
     if outcome == AUTH_FAILED:
         pause_bot(session, bot, error or "authentication failed", now=now)
         return True
-    if bot.status == BOT_RUNNING:
-        bot.next_run_at = now + timedelta(minutes=bot.run_interval_minutes)
+    if bot.status == BOT_RUNNING and (bot.next_run_at is None or bot.next_run_at <= now):
+        # Only a run nobody scheduled (a manual BOT_ID=n run) moves the bot; a runner's claim
+        # already put it on its spread slot, which must be kept.
+        from saas.services.scheduling import next_slot  # noqa: PLC0415 - avoid an import cycle
+
+        bot.next_run_at = next_slot(now, bot.run_interval_minutes, bot.id)
     return False
 
 

@@ -233,7 +233,6 @@ def record_run(session: Session, report: RunReport, now: datetime) -> str:
         # Killed, crashed, refused to start or found the lock taken: the runner writes it.
         run = _complete_run(session, bot, run, report)
     # Otherwise the process wrote its run and the bot's last run, outcome and error itself.
-    _keep_schedule(bot, report)
     if report.next_run_at is not None and report.finished_at > report.next_run_at:
         late = int((report.finished_at - report.next_run_at).total_seconds())
         session.add(
@@ -254,23 +253,6 @@ def record_run(session: Session, report: RunReport, now: datetime) -> str:
 def on_grid(value: datetime, interval_minutes: int, bot_id: int) -> bool:
     """Whether a time is one of the bot's slots (set by a claim, not by anyone else)."""
     return next_slot(value - timedelta(seconds=1), interval_minutes, bot_id) == value
-
-
-def _keep_schedule(bot: Bot, report: RunReport) -> None:
-    """Undo a run's own "next run = end + interval" so the bot keeps its spread slot.
-
-    A time after the run ended and off the bot's grid can only be that write: a claim puts
-    the bot on its grid and starting a bot makes it due now.
-    """
-    current, claimed_next = bot.next_run_at, report.next_run_at
-    if (
-        bot.status == BOT_RUNNING
-        and claimed_next is not None
-        and current is not None
-        and current > report.finished_at
-        and not on_grid(current, bot.run_interval_minutes, bot.id)
-    ):
-        bot.next_run_at = claimed_next
 
 
 def consecutive_failures(session: Session, bot_id: int, limit: int) -> list[BotRun]:

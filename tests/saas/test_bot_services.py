@@ -17,6 +17,7 @@ from saas.services.bots import (
     resume_bot,
     stop_bot,
 )
+from saas.services.scheduling import next_slot
 from tests.fixtures.database import gen_bot, gen_pair, gen_user
 from workflows.trading import AUTH_FAILED, FAILED, LOCKED, OK, SKIPPED, BotRunResult, PairResult
 
@@ -25,8 +26,16 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 def test_a_new_bot_gets_its_keys_bound_to_its_own_id(db_session, keyring):
     user = gen_user(db_session)
-    bot = create_bot(db_session, user, ring=keyring, api_key="K", api_secret="S",
-                     name="live", exchange="bybit", status="running")
+    bot = create_bot(
+        db_session,
+        user,
+        ring=keyring,
+        api_key="K",
+        api_secret="S",
+        name="live",
+        exchange="bybit",
+        status="running",
+    )
     db_session.commit()
     assert bot.status == "running" and bot_credentials(bot, keyring) == ("K", "S")
     with pytest.raises(ValueError, match="key ring"):
@@ -37,8 +46,22 @@ def test_a_finished_run_is_recorded_and_the_next_one_scheduled(db_session):
     bot = gen_bot(db_session, gen_user(db_session), run_interval_minutes=15)
     assert record_run(db_session, bot, OK, now=NOW) is False
     assert (bot.status, bot.last_run_at, bot.last_outcome, bot.last_error) == (
-        "running", NOW, OK, None)
-    assert bot.next_run_at == NOW + timedelta(minutes=15)
+        "running",
+        NOW,
+        OK,
+        None,
+    )
+    # An unscheduled run puts the bot on its own spread slot within the next interval.
+    assert NOW < bot.next_run_at <= NOW + timedelta(minutes=15)
+    assert bot.next_run_at == next_slot(NOW, 15, bot.id)
+
+
+def test_a_run_keeps_the_slot_the_runner_claimed(db_session):
+    bot = gen_bot(db_session, gen_user(db_session), run_interval_minutes=5)
+    claimed = next_slot(NOW, 5, bot.id) + timedelta(minutes=5)
+    bot.next_run_at = claimed
+    record_run(db_session, bot, OK, now=NOW)
+    assert bot.next_run_at == claimed
 
 
 @pytest.mark.parametrize("outcome", [SKIPPED, FAILED])
@@ -85,21 +108,30 @@ def test_due_bots_are_running_ones_whose_time_has_come(db_session):
     assert due_bot_ids(db_session, NOW, limit=1) == [never_run.id]
 
 
-def test_the_owner_is_told_on_telegram_when_the_bot_is_paused(
-    db_session, db_url, telegram_server
-):
+def test_the_owner_is_told_on_telegram_when_the_bot_is_paused(db_session, db_url, telegram_server):
     user = gen_user(db_session)
     bot = gen_bot(db_session, user)
     gen_pair(db_session, bot)
-    db_session.add(NotificationSetting(user_id=user.id, telegram_enabled=True,
-                                       telegram_chat_id="99"))
+    db_session.add(
+        NotificationSetting(user_id=user.id, telegram_enabled=True, telegram_chat_id="99")
+    )
     db_session.commit()
-    env = {"DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": "T",
-           "TELEGRAM_API_BASE": telegram_server.url}
+    env = {
+        "DATABASE_URL": db_url,
+        "TELEGRAM_BOT_TOKEN": "T",
+        "TELEGRAM_API_BASE": telegram_server.url,
+    }
     config = load_bot_config(bot.id, env)
     try:
-        result = BotRunResult("1", AUTH_FAILED, [PairResult(
-            "1", "BTCUSDT", "Long", AUTH_FAILED, error="authentication failed: invalid key")])
+        result = BotRunResult(
+            "1",
+            AUTH_FAILED,
+            [
+                PairResult(
+                    "1", "BTCUSDT", "Long", AUTH_FAILED, error="authentication failed: invalid key"
+                )
+            ],
+        )
         assert record_run_result(config, result, now=NOW, env=env)
     finally:
         config.close()
