@@ -5,8 +5,7 @@ The wire format (codes, signing string, order body, answer parsers) is in client
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +43,6 @@ from clients.http_codec import (
     closed_candles,
     fmt_decimal,
     hmac_sha256_hex,
-    resolve_base_url,
     rows_of,
 )
 from clients.http_policy import Call, ClockSkewError, RequestBudget
@@ -90,26 +88,9 @@ class BybitClient(HttpExchangeClient):
     error_classes = ERROR_CLASSES
     order_gone_codes = frozenset({110001, 110008, 110010})
 
-    def __init__(
-        self,
-        api_key: str,
-        api_secret: str,
-        *,
-        testnet: bool = False,
-        base_url: str | None = None,
-        recv_window_ms: int = 5000,
-        timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        super().__init__(
-            api_key,
-            api_secret,
-            base_url=resolve_base_url("bybit", testnet=testnet, base_url=base_url),
-            timeout=timeout,
-            clock=clock,
-            sleep=sleep,
-        )
+    def __init__(self, api_key: str, api_secret: str, *, recv_window_ms: int = 5000, **options):
+        super().__init__(api_key, api_secret, **options)
+        clock, sleep = self._clock, self._sleep
         self.recv_window_ms = recv_window_ms
         self._offset_ms = 0
         # Per-UID limits: 10 a second on the trade endpoints, 50 on the account reads.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -93,14 +94,15 @@ class HttpExchangeClient(ExchangeClient):
         api_key: str,
         api_secret: str,
         *,
-        base_url: str,
-        timeout: float,
-        clock: Callable[[], float],
-        sleep: Callable[[float], None],
+        testnet: bool = False,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self._api_key = api_key or ""
         self._api_secret = api_secret or ""
-        self.base_url = base_url
+        self.base_url = resolve_base_url(self.name, testnet=testnet, base_url=base_url)
         self.timeout = timeout
         self._clock = clock
         self._sleep = sleep

@@ -5,8 +5,7 @@ The wire format (codes, signing string, order body, answer parsers) is in client
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +24,6 @@ from clients.http_codec import (
     field,
     fmt_decimal,
     hmac_sha256_hex,
-    resolve_base_url,
     rows_of,
     to_decimal,
 )
@@ -89,25 +87,9 @@ class PhemexClient(HttpExchangeClient):
     error_classes = ERROR_CLASSES
     order_gone_codes = frozenset({10002, 11062, 11063})
 
-    def __init__(
-        self,
-        api_key: str,
-        api_secret: str,
-        *,
-        testnet: bool = False,
-        base_url: str | None = None,
-        timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        super().__init__(
-            api_key,
-            api_secret,
-            base_url=resolve_base_url("phemex", testnet=testnet, base_url=base_url),
-            timeout=timeout,
-            clock=clock,
-            sleep=sleep,
-        )
+    def __init__(self, api_key: str, api_secret: str, **options):
+        super().__init__(api_key, api_secret, **options)
+        clock, sleep = self._clock, self._sleep
         # Published limits: contract group 500 a minute per user, everything else 100 a minute.
         self._contract_budget = RequestBudget(500 / 60, 100, clock=clock, sleep=sleep)
         self._other_budget = RequestBudget(100 / 60, 30, clock=clock, sleep=sleep)

@@ -12,6 +12,8 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.web",
     "tests.fixtures.smtp",
+    "tests.fixtures.dashboard",
+    "tests.fixtures.stripe",
 ]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ohlcv"

@@ -18,7 +18,6 @@ from decimal import Decimal
 
 import numpy as np
 
-from clients.base import GOOD_TILL_CANCEL, POST_ONLY, OrderRequest
 from clients.errors import InsufficientFundsError, InvalidOrderError
 from clients.paper_engine import PaperEngine
 from strategies.base import Strategy
@@ -26,7 +25,7 @@ from strategies.types import LONG, SHORT, Action, Decision, Indicators, Snapshot
 from workflows.backtest_cursor import SymbolCursor, exact
 from workflows.backtest_data import FundingSeries
 from workflows.backtest_feed import SymbolFeed, paused_gc
-from workflows.trading import order_prefix
+from workflows.execution import order_prefix, order_request
 
 PROGRESS_EVERY = 4096
 PLACED = "placed"
@@ -260,16 +259,7 @@ class Replay:
         """Send one action as the live workflow does and note a fill that happened at once."""
         engine = self.engine
         cid = f"{self.prefixes[p]}{g + 1}-{n}"
-        request = OrderRequest(
-            symbol=pair.symbol,
-            side=action.order_side,
-            position_side=pair.side,
-            qty=action.qty,
-            price=action.price,
-            client_order_id=cid,
-            reduce_only=action.reduce_only,
-            time_in_force=POST_ONLY if action.post_only else GOOD_TILL_CANCEL,
-        )
+        request = order_request(pair.symbol, pair.side, action, cid)
         fills, wallet = len(engine.fills), engine.wallet
         cur.levels = None
         try:

@@ -43,6 +43,20 @@ def order_prefix(bot_key: str, pair_key: str) -> str:
     return f"b{bot_key}-p{pair_key}-"
 
 
+def order_request(symbol: str, side: str, action: Action, cid: str) -> OrderRequest:
+    """The exchange order for a strategy action (live runs and backtests send the same)."""
+    return OrderRequest(
+        symbol=symbol,
+        side=action.order_side,
+        position_side=side,
+        qty=action.qty,
+        price=action.price,
+        client_order_id=cid,
+        reduce_only=action.reduce_only,
+        time_in_force=POST_ONLY if action.post_only else GOOD_TILL_CANCEL,
+    )
+
+
 class OrderExecutor:
     """Places, reconciles and books a bot's orders; never sends the same order twice."""
 
@@ -97,16 +111,7 @@ class OrderExecutor:
             ref_margin=position.margin if position else None,
         )
         self.journal.record_intent(record)
-        request = OrderRequest(
-            symbol=pair.symbol,
-            side=action.order_side,
-            position_side=pair.side,
-            qty=action.qty,
-            price=action.price,
-            client_order_id=cid,
-            reduce_only=action.reduce_only,
-            time_in_force=POST_ONLY if action.post_only else GOOD_TILL_CANCEL,
-        )
+        request = order_request(pair.symbol, pair.side, action, cid)
         try:
             result = self.client.place_order(request)
         except DuplicateOrderIdError:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from clients.market import default_instrument
 from strategies.types import Candle, InstrumentRules
 
 MINUTE_MS = 60_000
@@ -15,38 +16,9 @@ MINUTE_MS = 60_000
 
 def default_rules(symbol: str) -> InstrumentRules:
     """BTC-like rules for BTCUSDT, ETH-like for ETHUSDT, a small-cap contract otherwise."""
-    if symbol.startswith("BTC"):
-        return InstrumentRules(
-            symbol,
-            Decimal("0.001"),
-            Decimal("0.001"),
-            Decimal("100"),
-            Decimal("0.1"),
-            Decimal("5"),
-            Decimal("100"),
-            Decimal("0.005"),
-        )
-    if symbol.startswith("ETH"):
-        return InstrumentRules(
-            symbol,
-            Decimal("0.01"),
-            Decimal("0.01"),
-            Decimal("1000"),
-            Decimal("0.01"),
-            Decimal("5"),
-            Decimal("100"),
-            Decimal("0.005"),
-        )
-    return InstrumentRules(
-        symbol,
-        Decimal("1"),
-        Decimal("1"),
-        Decimal("1000000"),
-        Decimal("0.0001"),
-        Decimal("5"),
-        Decimal("50"),
-        Decimal("0.01"),
-    )
+    base = symbol.removesuffix("USDT")
+    listed = default_instrument(f"{base[:3]}USDT") if base[:3] in ("BTC", "ETH") else None
+    return replace(listed, symbol=symbol) if listed else default_instrument(symbol)
 
 
 @dataclass
