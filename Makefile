@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint venv clean
+.PHONY: run demo test bench lint venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
+# The web app on http://127.0.0.1:8000 (SQLite in instance/, mails printed, bots run every minute).
 run: $(STAMP)
+	$(PY) -m saas.devserver
+
+# The standalone bot on the simulated exchange: a few runs printed to the terminal.
+demo: $(STAMP)
 	$(PY) main.py demo
 
 test: $(STAMP)

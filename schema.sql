@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS users (
 	plan_period_end TIMESTAMP WITH TIME ZONE,
 	stripe_customer_id VARCHAR(64),
 	stripe_subscription_id VARCHAR(64),
+	plan_interval VARCHAR(8),
+	plan_cancel_at_period_end BOOLEAN NOT NULL,
+	plan_grace_until TIMESTAMP WITH TIME ZONE,
+	checkout_nonce INTEGER NOT NULL,
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	CONSTRAINT pk_users PRIMARY KEY (id),
@@ -33,6 +37,8 @@ CREATE TABLE IF NOT EXISTS users (
 	CONSTRAINT ck_users_status CHECK (status IN ('active', 'suspended')),
 	CONSTRAINT ck_users_plan_status CHECK (plan_status IS NULL OR plan_status IN ('active', 'trialing', 'past_due', 'canceled', 'unpaid', 'incomplete', 'incomplete_expired', 'paused')),
 	CONSTRAINT ck_users_failed_logins CHECK (failed_logins >= 0),
+	CONSTRAINT ck_users_plan_interval CHECK (plan_interval IS NULL OR plan_interval IN ('month', 'year')),
+	CONSTRAINT ck_users_checkout_nonce CHECK (checkout_nonce >= 0),
 	CONSTRAINT uq_users_email UNIQUE (email),
 	CONSTRAINT uq_users_stripe_customer_id UNIQUE (stripe_customer_id),
 	CONSTRAINT uq_users_stripe_subscription_id UNIQUE (stripe_subscription_id)
@@ -98,6 +104,29 @@ CREATE TABLE IF NOT EXISTS notification_settings (
 	CONSTRAINT fk_notification_settings_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE TABLE IF NOT EXISTS bot_daily_stats (
+	id SERIAL NOT NULL,
+	bot_id INTEGER NOT NULL,
+	day DATE NOT NULL,
+	trades INTEGER NOT NULL,
+	closes INTEGER NOT NULL,
+	wins INTEGER NOT NULL,
+	losses INTEGER NOT NULL,
+	realised_pnl NUMERIC(28, 10) NOT NULL,
+	fees NUMERIC(28, 10) NOT NULL,
+	volume NUMERIC(28, 10) NOT NULL,
+	balance NUMERIC(28, 10),
+	unrealised_pnl NUMERIC(28, 10) NOT NULL,
+	margin NUMERIC(28, 10) NOT NULL,
+	min_margin_level NUMERIC(28, 10),
+	positions JSONB NOT NULL,
+	last_trade_at TIMESTAMP WITH TIME ZONE,
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_bot_daily_stats PRIMARY KEY (id),
+	CONSTRAINT uq_bot_daily_stats_bot_id_day UNIQUE (bot_id, day),
+	CONSTRAINT fk_bot_daily_stats_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE
+);
+
 CREATE TABLE IF NOT EXISTS bot_runs (
 	id SERIAL NOT NULL,
 	bot_id INTEGER NOT NULL,
@@ -149,6 +178,41 @@ CREATE TABLE IF NOT EXISTS trading_pairs (
 	CONSTRAINT ck_trading_pairs_symbol CHECK (symbol <> ''),
 	CONSTRAINT fk_trading_pairs_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE
 );
+
+CREATE TABLE IF NOT EXISTS backtests (
+	id SERIAL NOT NULL,
+	user_id INTEGER NOT NULL,
+	pair_id INTEGER,
+	symbol VARCHAR(32) NOT NULL,
+	side VARCHAR(8) NOT NULL,
+	strategy VARCHAR(32) NOT NULL,
+	params JSONB NOT NULL,
+	balance NUMERIC(28, 10) NOT NULL,
+	leverage NUMERIC(28, 10) NOT NULL,
+	interval_minutes INTEGER NOT NULL,
+	ema_interval INTEGER,
+	start_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	end_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	status VARCHAR(16) NOT NULL,
+	progress INTEGER NOT NULL,
+	message TEXT NOT NULL,
+	data_file TEXT NOT NULL,
+	metrics JSONB NOT NULL,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	started_at TIMESTAMP WITH TIME ZONE,
+	finished_at TIMESTAMP WITH TIME ZONE,
+	heartbeat_at TIMESTAMP WITH TIME ZONE,
+	CONSTRAINT pk_backtests PRIMARY KEY (id),
+	CONSTRAINT ck_backtests_status CHECK (status IN ('queued', 'running', 'done', 'error')),
+	CONSTRAINT ck_backtests_progress CHECK (progress >= 0 AND progress <= 1000),
+	CONSTRAINT ck_backtests_period CHECK (end_at > start_at),
+	CONSTRAINT fk_backtests_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+	CONSTRAINT fk_backtests_pair_id_trading_pairs FOREIGN KEY(pair_id) REFERENCES trading_pairs (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_backtests_status_created_at ON backtests (status, created_at);
+
+CREATE INDEX IF NOT EXISTS ix_backtests_user_id_created_at ON backtests (user_id, created_at);
 
 CREATE TABLE IF NOT EXISTS bot_logs (
 	id SERIAL NOT NULL,

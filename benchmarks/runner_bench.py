@@ -83,10 +83,12 @@ def add_bots(url: str, n: int, key: str) -> None:
     ring = KeyRing.from_string(key)
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
-        user = User(email="bench@example.com", password_hash="-")  # noqa: S106 - no login
-        session.add(user)
-        session.flush()
         for i in range(n):
+            # One Pro owner per bot: plans cap bots per owner and the runner enforces them.
+            user = User(email=f"bench{i}@example.com", password_hash="-",  # noqa: S106
+                        plan="pro", plan_status="active")
+            session.add(user)
+            session.flush()
             # Placeholders satisfy the keys CHECK until the bound tokens are written below.
             bot = Bot(
                 user_id=user.id,

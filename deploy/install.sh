@@ -133,6 +133,7 @@ write_env_file() {
   db_password="$(openssl rand -hex 24)"
   sed -e "s#^DATABASE_URL=.*#DATABASE_URL=postgresql://$DB_USER:$db_password@127.0.0.1:5432/$DB_NAME#" \
       -e "s#^SECRET_KEY=.*#SECRET_KEY=$secret_key#" \
+      -e "s#^BASE_URL=.*#BASE_URL=https://$DOMAIN#" \
       -e "s#^ENCRYPTION_KEY=.*#ENCRYPTION_KEY=$encryption_key#" \
       -e "s#^RUNNER_STATE_FILE=.*#RUNNER_STATE_FILE=$STATE_DIR/runner-state.json#" \
       "$APP_DIR/deploy/dcabot.env.example" > "$ENV_FILE.new"

@@ -5,37 +5,140 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 
 from saas.db import database_url, engine_options, normalize_url
 
+PRODUCTION = "production"
+DEVELOPMENT = "development"
+TEST = "test"
+ENVIRONMENTS = (PRODUCTION, DEVELOPMENT, TEST)
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+TRUE_WORDS = ("1", "true", "yes", "on", "t", "y")
+
+# What each plan may do comes from saas/plans.py (the operator's plans file or its defaults);
+# None here means "read the plan table", a dict given to create_app replaces it (tests).
+PLAN_LIMITS = None
+
+
+class ConfigError(ValueError):
+    """A setting the web app cannot start with; the message is one line for the operator."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no setting; blank means the default."""
+    raw = (env.get(name) or "").strip().lower()
+    return default if not raw else raw in TRUE_WORDS
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole-number setting; blank means the default."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
 
 class Config:
-    """Production and development settings; every value can come from the environment."""
+    """Production and development settings; every value can come from the environment.
+
+    DCABOT_ENV is production unless told otherwise: a server that forgot it still gets secure
+    cookies and refuses to start without SECRET_KEY (create_app checks).
+    """
 
     TESTING = False
+    # Forms, sessions and cookies.
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 4 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    SESSION_PROTECTION = "strong"
+    # Rate limits (flask-limiter strings); counted per client address unless noted.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_WINDOW_MINUTES = 15
+    LOGIN_LOCK_MINUTES = 15
+    LOGIN_REQUEST_LIMIT = "30 per minute"  # every login POST, against floods
+    REGISTER_LIMIT = "10 per hour"
+    RESET_REQUEST_LIMIT = "5 per 15 minutes"
+    RESET_LIMIT = "10 per 15 minutes"
+    TOTP_LIMIT = "5 per 5 minutes"  # per half-logged-in user and per address
+    RESEND_LIMIT = "3 per 15 minutes"  # per user
+    REAUTH_LIMIT = "10 per 15 minutes"  # per user: forms that ask for the current password
+    # Tokens sent by mail.
+    EMAIL_VERIFY_MAX_AGE = 48 * 3600
+    PASSWORD_RESET_MAX_AGE = 3600
+    TWO_FACTOR_PENDING_MAX_AGE = 300
+    PLAN_LIMITS = PLAN_LIMITS
 
     def __init__(self, env: Mapping[str, str] | None = None):
         env = os.environ if env is None else env
+        self.ENV = (env.get("DCABOT_ENV") or PRODUCTION).strip().lower()
+        if self.ENV not in ENVIRONMENTS:
+            raise ConfigError(
+                f"DCABOT_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.ENV!r}"
+            )
         url = normalize_url(database_url(env))
         self.SQLALCHEMY_DATABASE_URI = url.render_as_string(hide_password=False)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(url)
-        # Without SECRET_KEY, sessions last until the process restarts: fine for a first look.
+        # Without SECRET_KEY, sessions last until the process restarts: fine for a first look,
+        # refused in production (create_app).
+        self.SECRET_KEY_GENERATED = not env.get("SECRET_KEY")
         self.SECRET_KEY = env.get("SECRET_KEY") or secrets.token_hex(32)
         self.ENCRYPTION_KEY = env.get("ENCRYPTION_KEY") or ""
         self.TELEGRAM_BOT_TOKEN = env.get("TELEGRAM_BOT_TOKEN") or ""
+        # Links in mails are built from this, never from the request's Host header.
+        self.BASE_URL = (env.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        secure = self.ENV == PRODUCTION
+        self.SESSION_COOKIE_SECURE = _flag(env, "SESSION_COOKIE_SECURE", secure)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.PREFERRED_URL_SCHEME = "https" if self.SESSION_COOKIE_SECURE else "http"
+        # Behind nginx the client address is in X-Forwarded-For; trust that many proxies.
+        self.TRUSTED_PROXIES = _int(env, "TRUSTED_PROXIES", 1 if secure else 0)
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        self._mail_settings(env)
+
+    def _mail_settings(self, env: Mapping[str, str]) -> None:
+        """MAIL_*: an SMTP server, or the console (development) or memory (tests) backend."""
+        default_backend = "console" if self.ENV == DEVELOPMENT else "smtp"
+        self.MAIL_BACKEND = (env.get("MAIL_BACKEND") or default_backend).strip().lower()
+        if self.MAIL_BACKEND not in ("smtp", "console", "memory"):
+            raise ConfigError(
+                f"MAIL_BACKEND must be smtp, console or memory, got {self.MAIL_BACKEND!r}"
+            )
+        self.MAIL_SERVER = env.get("MAIL_SERVER") or "localhost"
+        self.MAIL_PORT = _int(env, "MAIL_PORT", 25)
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME") or ""
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or ""
+        self.MAIL_USE_TLS = _flag(env, "MAIL_USE_TLS", False)
+        self.MAIL_USE_SSL = _flag(env, "MAIL_USE_SSL", False)
+        self.MAIL_TIMEOUT = _int(env, "MAIL_TIMEOUT", 10)
+        self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER") or "dcabot <noreply@localhost>"
 
 
 class TestConfig(Config):
-    """Tests: an in-memory SQLite unless DATABASE_URL is given, no CSRF, a fresh key ring."""
+    """Tests: an in-memory SQLite unless DATABASE_URL is given, CSRF on, mails kept in memory."""
 
     TESTING = True
-    WTF_CSRF_ENABLED = False
+    __test__ = False  # not a pytest test class, whatever its name says
 
     def __init__(self, env: Mapping[str, str] | None = None, **overrides):
         env = dict(env or {})
         env.setdefault("DATABASE_URL", "sqlite://")
+        env.setdefault("DCABOT_ENV", TEST)
+        env.setdefault("MAIL_BACKEND", "memory")
         super().__init__(env)
         self.SECRET_KEY = env.get("SECRET_KEY") or "test-secret-key"
+        self.SECRET_KEY_GENERATED = False
         if not self.ENCRYPTION_KEY:
             from saas.security import generate_key  # noqa: PLC0415
 

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.web",
     "tests.fixtures.smtp",
+    "tests.fixtures.bots",
     "tests.fixtures.dashboard",
     "tests.fixtures.stripe",
 ]

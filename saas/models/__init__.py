@@ -1,6 +1,7 @@
 """Every table of the data model; importing this package registers them all on ``Base``."""
 
 from saas.models.audit import AuditLog
+from saas.models.backtests import Backtest as Backtest
 from saas.models.base import Base, JSONType, Money, UTCDateTime
 from saas.models.billing import StripeEvent
 from saas.models.bots import (
@@ -15,6 +16,7 @@ from saas.models.bots import (
 from saas.models.notifications import NotificationSetting
 from saas.models.paper import PaperAccount
 from saas.models.runs import BotLog, BotRun
+from saas.models.stats import BotDailyStat as BotDailyStat
 from saas.models.trading import Order, Trade, TradingPair
 from saas.models.users import ROLE_ADMIN, ROLE_USER, USER_ACTIVE, USER_SUSPENDED, User
 

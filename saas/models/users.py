@@ -21,6 +21,7 @@ PLAN_STATUSES = (
     "active", "trialing", "past_due", "canceled", "unpaid", "incomplete", "incomplete_expired",
     "paused",
 )
+PLAN_INTERVALS = ("month", "year")
 
 
 class User(Base):
@@ -34,6 +35,11 @@ class User(Base):
             f"plan_status IS NULL OR {in_values('plan_status', PLAN_STATUSES)}", name="plan_status"
         ),
         CheckConstraint("failed_logins >= 0", name="failed_logins"),
+        CheckConstraint(
+            f"plan_interval IS NULL OR {in_values('plan_interval', PLAN_INTERVALS)}",
+            name="plan_interval",
+        ),
+        CheckConstraint("checkout_nonce >= 0", name="checkout_nonce"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -52,6 +58,12 @@ class User(Base):
     plan_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Billing (saas.services.billing): the subscription's interval and pending cancellation,
+    # when a failed payment's grace period ends, and the counter in checkout idempotency keys.
+    plan_interval: Mapped[str | None] = mapped_column(String(8))
+    plan_cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    plan_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checkout_nonce: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 

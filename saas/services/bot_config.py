@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine, select
@@ -115,8 +116,9 @@ def _database_error(engine: Engine, exc: Exception) -> BotConfigError:
     """A missing table means an uninitialised database; anything else, an unusable one."""
     text = str(getattr(exc, "orig", exc))
     if "no such table" in text or ("relation" in text and "does not exist" in text):
-        return BotConfigError(f"the database at {safe_url(engine.url)} has no dcabot tables "
-                              f"({INIT_HINT})")
+        return BotConfigError(
+            f"the database at {safe_url(engine.url)} has no dcabot tables ({INIT_HINT})"
+        )
     return _connect_error(engine.url, exc)
 
 
@@ -144,7 +146,8 @@ def _telegram(session: Session, bot: Bot, env: Mapping[str, str], ring) -> tuple
     token = (env.get("TELEGRAM_BOT_TOKEN") or "").strip() or None
     if setting.telegram_bot_token_encrypted:
         token = _ring(ring, env).decrypt(
-            user_context(bot.user_id, "telegram"), setting.telegram_bot_token_encrypted,
+            user_context(bot.user_id, "telegram"),
+            setting.telegram_bot_token_encrypted,
             f"the Telegram token of user {bot.user_id}",
         )
     return token, setting.telegram_chat_id
@@ -164,24 +167,55 @@ def _snapshot(session: Session, bot: Bot, env: Mapping[str, str]) -> dict:
     else:
         key, secret = "", ""
     pairs = [
-        PairSnapshot(p.id, p.symbol, p.side, p.automatic_mode, p.leverage, p.ema_interval,
-                     p.strategy, dict(p.strategy_params or {}))
+        PairSnapshot(
+            p.id,
+            p.symbol,
+            p.side,
+            p.automatic_mode,
+            p.leverage,
+            p.ema_interval,
+            p.strategy,
+            dict(p.strategy_params or {}),
+        )
         for p in bot.active_pairs
     ]
     return {
-        "bot_id": bot.id, "name": bot.name, "exchange": bot.exchange, "testnet": bot.testnet,
-        "pairs": pairs, "credentials": Credentials(key, secret), "owner_id": bot.user_id,
+        "bot_id": bot.id,
+        "name": bot.name,
+        "exchange": bot.exchange,
+        "testnet": bot.testnet,
+        "pairs": pairs,
+        "credentials": Credentials(key, secret),
+        "owner_id": bot.user_id,
         "telegram": _telegram(session, bot, env, ring),
     }
 
 
-def load_bot_config(bot_id: int, env: Mapping[str, str]) -> BotConfig:
+def _check_plan(session: Session, bot: Bot, env: Mapping[str, str], now: datetime) -> None:
+    """The owner's plan must allow this bot now; if not, it is paused (committed) and refused."""
+    from saas.plans import PlanConfigError, load_plans  # noqa: PLC0415
+    from saas.services.billing import runner_refusal  # noqa: PLC0415
+
+    try:
+        plans = load_plans(env)
+    except PlanConfigError as exc:
+        raise BotConfigError(str(exc)) from None
+    reason = runner_refusal(session, bot, plans, now)
+    session.commit()  # a lapsed plan or a pause stands even though this run stops
+    if reason:
+        raise BotConfigError(f"bot {bot.id} cannot run: {one_line(reason)}")
+
+
+def load_bot_config(
+    bot_id: int, env: Mapping[str, str], now: datetime | None = None
+) -> BotConfig:
     """Check and read everything a run of this bot needs; BotConfigError when it cannot run."""
     engine = open_database(env)
     sessions = make_session_factory(engine)
     try:
         with sessions() as session:
             bot = _check_runnable(session.get(Bot, bot_id), bot_id)
+            _check_plan(session, bot, env, now or datetime.now(UTC))
             values = _snapshot(session, bot, env)
     except (EncryptionKeyError, DecryptionError) as exc:
         engine.dispose()

@@ -29,14 +29,37 @@ from workflows.journal import (
 
 # OrderRecord fields stored in same-named columns of ``orders``.
 ORDER_FIELDS = (
-    "client_order_id", "symbol", "side", "action", "order_side", "qty", "price", "status",
-    "created_at", "reduce_only", "post_only", "reason", "ref_entry_price", "ref_margin",
-    "exchange_order_id", "filled_qty", "avg_price", "fee", "error", "updated_at",
+    "client_order_id",
+    "symbol",
+    "side",
+    "action",
+    "order_side",
+    "qty",
+    "price",
+    "status",
+    "created_at",
+    "reduce_only",
+    "post_only",
+    "reason",
+    "ref_entry_price",
+    "ref_margin",
+    "exchange_order_id",
+    "filled_qty",
+    "avg_price",
+    "fee",
+    "error",
+    "updated_at",
 )
 # Fields that change after the intent was written.
 INTERRUPTED = "was interrupted before it finished; its orders are settled by the next run"
 ORDER_UPDATE_FIELDS = (
-    "status", "exchange_order_id", "filled_qty", "avg_price", "fee", "error", "updated_at",
+    "status",
+    "exchange_order_id",
+    "filled_qty",
+    "avg_price",
+    "fee",
+    "error",
+    "updated_at",
 )
 
 
@@ -61,11 +84,21 @@ def order_record(row: Order) -> OrderRecord:
 def trade_record(row: Trade) -> TradeRecord:
     """The journal's view of a trades row."""
     return TradeRecord(
-        time=row.time, pair_key=str(row.pair_id), symbol=row.symbol, side=row.side,
-        action=row.action, qty=row.qty, price=row.price, fee=row.fee, realised_pnl=row.pnl,
-        client_order_id=row.client_order_id, position_size=row.position_size,
-        position_value=row.position_value, pnl_percentage=row.pnl_percentage,
-        margin_level=row.margin_level, balance=row.balance_after,
+        time=row.time,
+        pair_key=str(row.pair_id),
+        symbol=row.symbol,
+        side=row.side,
+        action=row.action,
+        qty=row.qty,
+        price=row.price,
+        fee=row.fee,
+        realised_pnl=row.pnl,
+        client_order_id=row.client_order_id,
+        position_size=row.position_size,
+        position_value=row.position_value,
+        pnl_percentage=row.pnl_percentage,
+        margin_level=row.margin_level,
+        balance=row.balance_after,
     )
 
 
@@ -110,9 +143,16 @@ class DatabaseJournal(Journal):
             for run in stale:
                 run.outcome = "error"
                 run.conclusions = {**(run.conclusions or {}), "run": INTERRUPTED}
-                session.add(BotLog(bot_id=self.bot_id, run_id=run.id, level="warning",
-                                   message=f"run {run.id} {INTERRUPTED}", fields={},
-                                   created_at=now))
+                session.add(
+                    BotLog(
+                        bot_id=self.bot_id,
+                        run_id=run.id,
+                        level="warning",
+                        message=f"run {run.id} {INTERRUPTED}",
+                        fields={},
+                        created_at=now,
+                    )
+                )
             run = BotRun(bot_id=self.bot_id, started_at=now, outcome="running", conclusions={})
             session.add(run)
             session.flush()
@@ -132,11 +172,14 @@ class DatabaseJournal(Journal):
     def record_intent(self, order: OrderRecord) -> None:
         """Insert the pending order and commit before anything is sent."""
         with session_scope(self.sessions) as session:
-            session.add(Order(
-                bot_id=self.bot_id, pair_id=int(order.pair_key),
-                run_id=int(order.run_id) if order.run_id else None,
-                **{name: getattr(order, name) for name in ORDER_FIELDS},
-            ))
+            session.add(
+                Order(
+                    bot_id=self.bot_id,
+                    pair_id=int(order.pair_key),
+                    run_id=int(order.run_id) if order.run_id else None,
+                    **{name: getattr(order, name) for name in ORDER_FIELDS},
+                )
+            )
 
     def update_order(self, order: OrderRecord) -> None:
         """Store the order's new status and fill (inserting it if the intent is somehow missing)."""
@@ -145,11 +188,14 @@ class DatabaseJournal(Journal):
                 select(Order).where(Order.client_order_id == order.client_order_id)
             ).one_or_none()
             if row is None:
-                session.add(Order(
-                    bot_id=self.bot_id, pair_id=int(order.pair_key),
-                    run_id=int(order.run_id) if order.run_id else None,
-                    **{name: getattr(order, name) for name in ORDER_FIELDS},
-                ))
+                session.add(
+                    Order(
+                        bot_id=self.bot_id,
+                        pair_id=int(order.pair_key),
+                        run_id=int(order.run_id) if order.run_id else None,
+                        **{name: getattr(order, name) for name in ORDER_FIELDS},
+                    )
+                )
                 return
             for name in ORDER_UPDATE_FIELDS:
                 setattr(row, name, getattr(order, name))
@@ -159,8 +205,11 @@ class DatabaseJournal(Journal):
         with self.sessions() as session:
             rows = session.scalars(
                 select(Order)
-                .where(Order.bot_id == self.bot_id, Order.pair_id == int(pair_key),
-                       Order.status.in_(sorted(UNSETTLED)))
+                .where(
+                    Order.bot_id == self.bot_id,
+                    Order.pair_id == int(pair_key),
+                    Order.status.in_(sorted(UNSETTLED)),
+                )
                 .order_by(Order.id)
             ).all()
             return [order_record(row) for row in rows]
@@ -185,14 +234,27 @@ class DatabaseJournal(Journal):
                 order_id = session.scalar(
                     select(Order.id).where(Order.client_order_id == trade.client_order_id)
                 )
-                session.add(Trade(
-                    bot_id=self.bot_id, pair_id=int(trade.pair_key), order_id=order_id,
-                    client_order_id=trade.client_order_id, time=trade.time, symbol=trade.symbol,
-                    side=trade.side, action=trade.action, qty=trade.qty, price=trade.price,
-                    fee=trade.fee, pnl=trade.realised_pnl, pnl_percentage=trade.pnl_percentage,
-                    position_size=trade.position_size, position_value=trade.position_value,
-                    margin_level=trade.margin_level, balance_after=trade.balance,
-                ))
+                session.add(
+                    Trade(
+                        bot_id=self.bot_id,
+                        pair_id=int(trade.pair_key),
+                        order_id=order_id,
+                        client_order_id=trade.client_order_id,
+                        time=trade.time,
+                        symbol=trade.symbol,
+                        side=trade.side,
+                        action=trade.action,
+                        qty=trade.qty,
+                        price=trade.price,
+                        fee=trade.fee,
+                        pnl=trade.realised_pnl,
+                        pnl_percentage=trade.pnl_percentage,
+                        position_size=trade.position_size,
+                        position_value=trade.position_value,
+                        margin_level=trade.margin_level,
+                        balance_after=trade.balance,
+                    )
+                )
         except IntegrityError:
             return False  # written meanwhile under the unique client order id
         return True
@@ -210,10 +272,16 @@ class DatabaseJournal(Journal):
         """A bot_logs row for the owner, tied to the current run."""
         level = level.lower() if level.lower() in LOG_LEVELS else "info"
         with session_scope(self.sessions) as session:
-            session.add(BotLog(
-                bot_id=self.bot_id, run_id=self.run_id, level=level, message=message,
-                fields=json_safe(fields), created_at=self.clock(),
-            ))
+            session.add(
+                BotLog(
+                    bot_id=self.bot_id,
+                    run_id=self.run_id,
+                    level=level,
+                    message=message,
+                    fields=json_safe(fields),
+                    created_at=self.clock(),
+                )
+            )
 
     def active_alerts(self, pair_key: str) -> set[str]:
         """Alert keys the pair's last run reported."""

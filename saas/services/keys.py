@@ -31,7 +31,8 @@ def rotate_keys(session: Session, ring: KeyRing) -> dict[str, int]:
     users = session.scalars(select(User).where(User.totp_secret_encrypted.is_not(None)))
     for user in users:
         user.totp_secret_encrypted = ring.rotate(
-            user_context(user.id, "totp"), user.totp_secret_encrypted,
+            user_context(user.id, "totp"),
+            user.totp_secret_encrypted,
             f"the two-factor secret of user {user.id}",
         )
         counts["totp_secrets"] += 1
@@ -42,7 +43,8 @@ def rotate_keys(session: Session, ring: KeyRing) -> dict[str, int]:
     )
     for setting in settings:
         setting.telegram_bot_token_encrypted = ring.rotate(
-            user_context(setting.user_id, "telegram"), setting.telegram_bot_token_encrypted,
+            user_context(setting.user_id, "telegram"),
+            setting.telegram_bot_token_encrypted,
             f"the Telegram token of user {setting.user_id}",
         )
         counts["telegram_tokens"] += 1

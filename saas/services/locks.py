@@ -118,3 +118,25 @@ def bot_lock(engine: Engine, bot_id: int) -> BotLock:
     if engine.dialect.name == "postgresql":
         return AdvisoryLock(engine, bot_id)
     return FileLock(sqlite_lock_path(engine, bot_id))
+
+
+def lock_user_row(session, user_id: int):
+    """The user, re-read and locked until the transaction ends; limits are checked under it.
+
+    PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks and pysqlite starts a transaction
+    only at the first write, so a no-op UPDATE takes the database's write lock first: a second
+    writer waits for this transaction to end and then reads what it wrote.
+    """
+    from sqlalchemy import select, text  # noqa: PLC0415
+
+    from saas.models import User  # noqa: PLC0415 - models import this module's neighbours
+
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": user_id})
+    query = (
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).one_or_none()

@@ -65,10 +65,14 @@ class DatabasePaperClient(PaperClient):
         state = engine_to_dict(engine)
         try:
             with session_scope(self.sessions) as session:
-                session.add(PaperAccount(
-                    bot_id=self.bot_id, initial_balance=self.initial_balance,
-                    wallet=engine.wallet, state=state,
-                ))
+                session.add(
+                    PaperAccount(
+                        bot_id=self.bot_id,
+                        initial_balance=self.initial_balance,
+                        wallet=engine.wallet,
+                        state=state,
+                    )
+                )
         except IntegrityError:
             return self._load()  # opened by another process a moment ago
         self._saved = state
@@ -98,6 +102,9 @@ def open_paper_client(
 ) -> DatabasePaperClient:
     """A paper bot's client: prices per PAPER_PRICES; a new account opens with PAPER_BALANCE."""
     return DatabasePaperClient(
-        paper_price_source(env, testnet), clock, sessions=sessions, bot_id=bot_id,
+        paper_price_source(env, testnet),
+        clock,
+        sessions=sessions,
+        bot_id=bot_id,
         initial_balance=paper_balance(env),
     )

@@ -28,7 +28,11 @@ def generate_password() -> str:
 
 
 def create_user(
-    session: Session, email: str, password: str, *, role: str = ROLE_USER,
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    role: str = ROLE_USER,
     email_verified: bool = False,
 ) -> User:
     """A new user with a hashed password; AccountError when the email is taken or malformed."""
@@ -40,8 +44,9 @@ def create_user(
     taken = session.scalar(select(User.id).where(func.lower(User.email) == email))
     if taken is not None:
         raise AccountError(f"a user with e-mail {email} already exists")
-    user = User(email=email, password_hash=hash_password(password), role=role,
-                email_verified=email_verified)
+    user = User(
+        email=email, password_hash=hash_password(password), role=role, email_verified=email_verified
+    )
     session.add(user)
     session.flush()
     return user

@@ -20,7 +20,7 @@ def env_for(url, key, **extra):
 def test_a_running_bot_gives_its_pairs_keys_and_owner_telegram(
     db_session, db_url, keyring, encryption_key
 ):
-    user = gen_user(db_session)
+    user = gen_user(db_session, plan="pro", plan_status="active")  # mainnet needs a paid plan
     bot = gen_bot(db_session, user, exchange="bybit", testnet=False, ring=keyring,
                   api_key="the-key", api_secret="the-secret")
     long = gen_pair(db_session, bot, "BTCUSDT", "Long", leverage=D(5), ema_interval=5,
@@ -156,7 +156,7 @@ def test_a_missing_or_wrong_encryption_key_stops_before_any_exchange_call(
 
 def test_keys_copied_from_another_bot_do_not_decrypt(db_session, db_url, encryption_key):
     ring = KeyRing.from_string(encryption_key)
-    user = gen_user(db_session)
+    user = gen_user(db_session, plan="pro", plan_status="active")  # two bots need a paid plan
     first = gen_bot(db_session, user, exchange="phemex", ring=ring, api_key="A", api_secret="B")
     second = gen_bot(db_session, user, exchange="phemex", ring=ring, api_key="C", api_secret="D")
     gen_pair(db_session, second)

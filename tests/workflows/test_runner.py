@@ -46,8 +46,9 @@ def add_bots(
     ids = []
     try:
         with make_session_factory(engine)() as session:
-            user = gen_user(session, **(user_fields or {}))
             for i in range(n):
+                # One Free user per bot: a plan caps bots per owner, and the runner enforces it.
+                user = gen_user(session, **(user_fields or {}))
                 key, secret = bot_key(i)
                 bot = gen_bot(
                     session,

@@ -1,0 +1,7 @@
+"""Bots and trading pairs: list, create (a short wizard), edit, keys, start, pause, stop, delete."""
+
+from flask import Blueprint
+
+bp = Blueprint("bots", __name__, url_prefix="/bots")
+
+from saas.bots import pair_routes, routes  # noqa: E402, F401 - registers the views on bp

@@ -1,0 +1,262 @@
+"""IDOR matrix: every route with an id in its URL, every method, as anonymous, owner and stranger.
+
+The routes come from ``app.url_map``: a rule with an id argument (``id`` or ``*_id``) must be in
+ROUTES, so a new route cannot ship untested. For each one:
+- anonymous: a redirect to the login page;
+- the owner: the page works (no 404, no error);
+- another user: a 404, and the owner's rows are exactly as before (a dump compared before and
+  after), also when the stranger posts the owner's ids in form fields of their own objects, or
+  mixes their own ids with the owner's in one URL.
+Later issues add their JSON and CSV endpoints to ROUTES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import inspect, or_, select
+
+from saas.models import (
+    AuditLog,
+    Bot,
+    BotLog,
+    BotRun,
+    NotificationSetting,
+    Order,
+    PaperAccount,
+    Trade,
+    TradingPair,
+    User,
+)
+from tests.fixtures.bots import pair_form
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+# Form fields a stranger might smuggle the owner's ids into.
+HIDDEN_ID_FIELDS = ("id", "bot_id", "pair_id", "user_id", "order_id", "trade_id", "run_id")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One user's objects, by id."""
+
+    user: int
+    bot: int
+    pair: int
+    order: int
+    trade: int
+    run: int
+    log: int
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to call one endpoint on a tenant's objects and what its owner's POST does."""
+
+    url_args: Callable[[Tenant], dict]
+    methods: tuple[str, ...] = ("GET", "POST")
+    form: dict = field(default_factory=dict)
+    # Whether the owner's POST changes the owner's rows (proves the form above is real).
+    changes: bool = True
+    # The bot's status before the request (pause needs a running bot).
+    status: str = "stopped"
+
+
+def bot_args(t: Tenant) -> dict:
+    """URL arguments of a bot route."""
+    return {"bot_id": t.bot}
+
+
+def pair_args(t: Tenant) -> dict:
+    """URL arguments of a pair route."""
+    return {"bot_id": t.bot, "pair_id": t.pair}
+
+
+ROUTES: dict[str, Route] = {
+    "bots.detail": Route(bot_args, ("GET",), changes=False),
+    "bots.edit": Route(bot_args, form={"name": "Renamed", "testnet": "y",
+                                       "run_interval_minutes": "10"}),
+    "bots.keys": Route(bot_args, form={"api_key": "NEW-KEY-0001",
+                                       "api_secret": "NEW-SECRET-0002"}),
+    "bots.test_connection": Route(bot_args, ("POST",), changes=False),
+    "bots.delete": Route(bot_args),
+    "bots.start": Route(bot_args, ("POST",)),
+    "bots.pause": Route(bot_args, ("POST",), status="running"),
+    "bots.stop": Route(bot_args, ("POST",), status="running"),
+    "bots.pair_create": Route(bot_args, form=pair_form(side="Short")),
+    "bots.pair_edit": Route(pair_args, form=pair_form(leverage="7", ema_interval="5")),
+    "bots.pair_delete": Route(pair_args),
+}
+
+
+def id_endpoints(app) -> dict[str, set[str]]:
+    """Endpoint -> methods, for every rule with an id argument."""
+    found: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if any(arg == "id" or arg.endswith("_id") for arg in rule.arguments):
+            found.setdefault(rule.endpoint, set()).update(rule.methods - SKIPPED_METHODS)
+    return found
+
+
+def make_tenant(site, name: str, status: str) -> Tenant:
+    """A user with a Bybit testnet bot, a pair, an order, a trade, a run and a log line."""
+    user = site.user(f"{name}@example.com")
+    bot = site.bot(user, name=f"{name}'s bot", exchange="bybit", status="stopped")
+    pair = site.pair(bot)
+    site.bot_status(bot, status)
+    cid = f"b{bot}-p{pair}-1-1"
+    order = site.add(Order(bot_id=bot, pair_id=pair, client_order_id=cid, symbol="BTCUSDT",
+                           side="Long", action="OPEN", order_side="Buy", qty=Decimal(1),
+                           price=Decimal(30000), status="filled", created_at=NOW))
+    trade = site.add(Trade(bot_id=bot, pair_id=pair, order_id=order, client_order_id=cid,
+                           time=NOW, symbol="BTCUSDT", side="Long", action="OPEN",
+                           qty=Decimal(1), price=Decimal(30000)))
+    run = site.add(BotRun(bot_id=bot, started_at=NOW, outcome="ok", conclusions={}))
+    log = site.add(BotLog(bot_id=bot, run_id=run, level="info", message="hi", created_at=NOW))
+    return Tenant(user, bot, pair, order, trade, run, log)
+
+
+def _plain(row) -> dict:
+    """A row's columns as a dict."""
+    return {c.key: getattr(row, c.key) for c in inspect(row).mapper.column_attrs}
+
+
+def dump(site, t: Tenant) -> dict:
+    """Every row of the tenant's, plus audit rows by or about them."""
+    bots = select(Bot.id).where(Bot.user_id == t.user)
+    tables = {
+        "users": select(User).where(User.id == t.user),
+        "bots": select(Bot).where(Bot.user_id == t.user),
+        "notification_settings": select(NotificationSetting).where(
+            NotificationSetting.user_id == t.user),
+        "audit_logs": select(AuditLog).where(or_(
+            AuditLog.user_id == t.user,
+            (AuditLog.target_type == "bot") & AuditLog.target_id.in_(bots),
+        )),
+    }
+    for model in (TradingPair, Order, Trade, BotRun, BotLog, PaperAccount):
+        tables[model.__tablename__] = select(model).where(model.bot_id.in_(bots))
+    dumped = {}
+    for name, query in tables.items():
+        rows = [_plain(row) for row, in site.query(query.order_by(query.selected_columns[0]))]
+        for row in rows:
+            row.pop("last_login_at", None)  # logging in is not the request under test
+        dumped[name] = rows
+    return dumped
+
+
+def cases() -> list:
+    """(endpoint, method) pairs of the table, each as a test id."""
+    return [
+        pytest.param(endpoint, method, id=f"{endpoint}-{method}")
+        for endpoint, route in ROUTES.items()
+        for method in route.methods
+    ]
+
+
+@pytest.fixture
+def world(site):
+    """The owner and a stranger, each with a full set of objects."""
+    return site, make_tenant(site, "owner", "stopped"), make_tenant(site, "stranger", "stopped")
+
+
+def url_for_route(site, endpoint: str, args: dict) -> str:
+    """The URL of an endpoint with these arguments."""
+    from flask import url_for
+
+    with site.app.test_request_context():
+        return url_for(endpoint, **args)
+
+
+def call(client, method: str, url: str, form: dict | None = None):
+    """One request."""
+    return client.open(url, method=method, data=form if method == "POST" else None)
+
+
+def test_every_route_with_an_id_is_in_the_table(site):
+    found = id_endpoints(site.app)
+    missing = sorted(set(found) - set(ROUTES))
+    assert not missing, f"add these endpoints to ROUTES in tests/saas/test_idor.py: {missing}"
+    for endpoint, methods in found.items():
+        listed = set(ROUTES[endpoint].methods)
+        assert methods == listed, f"{endpoint} answers {sorted(methods)}, not {sorted(listed)}"
+
+
+@pytest.mark.parametrize(("endpoint", "method"), cases())
+def test_anonymous_callers_go_to_the_login_page(world, endpoint, method):
+    site, owner, _ = world
+    route = ROUTES[endpoint]
+    before = dump(site, owner)
+    response = call(site.client(), method, url_for_route(site, endpoint, route.url_args(owner)),
+                    route.form)
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    assert dump(site, owner) == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), cases())
+def test_another_user_gets_a_404_and_changes_nothing(world, endpoint, method):
+    site, owner, stranger = world
+    route = ROUTES[endpoint]
+    site.bot_status(owner.bot, route.status)
+    before = dump(site, owner)
+    client = site.client(stranger.user)
+    response = call(client, method, url_for_route(site, endpoint, route.url_args(owner)),
+                    route.form)
+    assert response.status_code == 404
+    assert dump(site, owner) == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), cases())
+def test_the_owner_gets_the_page(world, endpoint, method):
+    site, owner, _ = world
+    route = ROUTES[endpoint]
+    site.bot_status(owner.bot, route.status)
+    before = dump(site, owner)
+    response = call(site.client(owner.user), method,
+                    url_for_route(site, endpoint, route.url_args(owner)), route.form)
+    assert response.status_code in (200, 302)
+    if method == "POST" and route.changes:
+        assert dump(site, owner) != before, f"the owner's POST to {endpoint} changed nothing"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method"), [c for c in cases() if c.values[1] == "POST"]
+)
+def test_owner_ids_in_form_fields_of_ones_own_objects_change_nothing_of_theirs(
+    world, endpoint, method
+):
+    site, owner, stranger = world
+    route = ROUTES[endpoint]
+    site.bot_status(owner.bot, route.status)
+    site.bot_status(stranger.bot, route.status)
+    smuggled = {name: str(owner.bot) for name in HIDDEN_ID_FIELDS}
+    smuggled.update(pair_id=str(owner.pair), user_id=str(owner.user), order_id=str(owner.order),
+                    trade_id=str(owner.trade), run_id=str(owner.run))
+    before = dump(site, owner)
+    response = call(site.client(stranger.user), method,
+                    url_for_route(site, endpoint, route.url_args(stranger)),
+                    route.form | smuggled)
+    assert response.status_code in (200, 302)
+    assert dump(site, owner) == before
+
+
+PAIR_ROUTES = [e for e, r in ROUTES.items() if r.url_args is pair_args]
+
+
+@pytest.mark.parametrize("endpoint", PAIR_ROUTES)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("mix", ["own bot, their pair", "their bot, own pair"])
+def test_mixing_ones_own_ids_with_the_owners_is_a_404(world, endpoint, method, mix):
+    site, owner, stranger = world
+    route = ROUTES[endpoint]
+    args = ({"bot_id": stranger.bot, "pair_id": owner.pair} if mix.startswith("own bot")
+            else {"bot_id": owner.bot, "pair_id": stranger.pair})
+    before = (dump(site, owner), dump(site, stranger))
+    response = call(site.client(stranger.user), method, url_for_route(site, endpoint, args),
+                    route.form)
+    assert response.status_code == 404
+    assert (dump(site, owner), dump(site, stranger)) == before
