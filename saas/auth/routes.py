@@ -49,11 +49,12 @@ PENDING_KEY = "two_factor_pending"
 
 
 def index():
-    """The start page: your bots when logged in, else the login page."""
+    """The start page: your dashboard (or bots) when logged in, else the login page."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    if "bots.index" in current_app.view_functions:
-        return redirect(url_for("bots.index"))
+    for start in ("dashboard.index", "bots.index"):
+        if start in current_app.view_functions:
+            return redirect(url_for(start))
     return redirect(url_for("account.settings"))
 
 

@@ -149,6 +149,8 @@ def test_a_new_user_gets_from_sign_up_to_a_running_paper_bot(
     page.fill("email", EMAIL)
     page.fill("password", PASSWORD)
     page.press("Log in")
+    page.shows("Dashboard")  # a new user starts on their (empty) dashboard
+    page.open("/bots/")
     page.shows("Your bots")
 
     page.press("New bot")

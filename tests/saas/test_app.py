@@ -36,6 +36,7 @@ PUBLIC_ENDPOINTS = {
     "auth.reset_password", "auth.verify_email", "auth.two_factor", "ops.healthz", "ops.metrics",
     "billing.pricing",  # the plans and prices, shown before anyone signs up
     "billing.webhook",  # Stripe's calls, authenticated by their signature instead
+    "dashboard.plotly_js", "dashboard.plotly_stylesheet",  # plotly's own files, static like /static
 }
 SAMPLE_VALUES = {"int": "1", "path": "app.css", "default": "sample"}
 
@@ -106,11 +107,13 @@ def test_json_callers_get_a_401_instead_of_the_login_page(app, client):
         assert response.get_json()["status"] == 401
 
 
-def test_the_start_page_sends_visitors_to_login_and_users_to_their_bots(app, client, user):
+def test_the_start_page_sends_visitors_to_login_and_users_to_their_dashboard(app, client, user):
     assert client.get("/").headers["Location"] == "/auth/login"
     login(client, user)
 
-    expected = "/bots/" if "bots.index" in app.view_functions else "/account/settings"
+    starts = [("dashboard.index", "/dashboard/"), ("bots.index", "/bots/")]
+    expected = next((path for endpoint, path in starts if endpoint in app.view_functions),
+                    "/account/settings")
     assert client.get("/").headers["Location"] == expected
 
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, or_, select
 
 from saas.models import (
     AuditLog,
+    Backtest,
     Bot,
     BotLog,
     BotRun,
@@ -51,6 +53,7 @@ class Tenant:
     trade: int
     run: int
     log: int
+    backtest: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,16 @@ def pair_args(t: Tenant) -> dict:
     return {"bot_id": t.bot, "pair_id": t.pair}
 
 
+def pair_only_args(t: Tenant) -> dict:
+    """URL arguments of a route that names the pair alone."""
+    return {"pair_id": t.pair}
+
+
+def backtest_args(t: Tenant) -> dict:
+    """URL arguments of a backtest route."""
+    return {"backtest_id": t.backtest}
+
+
 ROUTES: dict[str, Route] = {
     "bots.detail": Route(bot_args, ("GET",), changes=False),
     "bots.edit": Route(bot_args, form={"name": "Renamed", "testnet": "y",
@@ -90,6 +103,14 @@ ROUTES: dict[str, Route] = {
     "bots.pair_create": Route(bot_args, form=pair_form(side="Short")),
     "bots.pair_edit": Route(pair_args, form=pair_form(leverage="7", ema_interval="5")),
     "bots.pair_delete": Route(pair_args),
+    "dashboard.bot": Route(bot_args, ("GET",), changes=False),
+    "dashboard.bot_status": Route(bot_args, ("GET",), changes=False),
+    "dashboard.bot_charts": Route(bot_args, ("GET",), changes=False),
+    "dashboard.ladder": Route(pair_only_args, ("GET",), changes=False),
+    "dashboard.ladder_data": Route(pair_only_args, ("GET",), changes=False),
+    "dashboard.backtest": Route(backtest_args, ("GET",), changes=False),
+    "dashboard.backtest_status": Route(backtest_args, ("GET",), changes=False),
+    "dashboard.backtest_report": Route(backtest_args, ("GET",), changes=False),
 }
 
 
@@ -117,7 +138,14 @@ def make_tenant(site, name: str, status: str) -> Tenant:
                            qty=Decimal(1), price=Decimal(30000)))
     run = site.add(BotRun(bot_id=bot, started_at=NOW, outcome="ok", conclusions={}))
     log = site.add(BotLog(bot_id=bot, run_id=run, level="info", message="hi", created_at=NOW))
-    return Tenant(user, bot, pair, order, trade, run, log)
+    backtest = site.add(Backtest(user_id=user, pair_id=pair, symbol="BTCUSDT", side="Long",
+                                 balance=Decimal(1000), leverage=Decimal(10),
+                                 start_at=NOW - timedelta(days=30), end_at=NOW, status="done",
+                                 created_at=NOW))
+    reports = Path(site.app.config["BACKTEST_REPORT_DIR"])
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / f"backtest-{backtest}.html").write_text(f"<p>{name}'s report</p>")
+    return Tenant(user, bot, pair, order, trade, run, log, backtest)
 
 
 def _plain(row) -> dict:
@@ -133,6 +161,7 @@ def dump(site, t: Tenant) -> dict:
         "bots": select(Bot).where(Bot.user_id == t.user),
         "notification_settings": select(NotificationSetting).where(
             NotificationSetting.user_id == t.user),
+        "backtests": select(Backtest).where(Backtest.user_id == t.user),
         "audit_logs": select(AuditLog).where(or_(
             AuditLog.user_id == t.user,
             (AuditLog.target_type == "bot") & AuditLog.target_id.in_(bots),
@@ -159,8 +188,9 @@ def cases() -> list:
 
 
 @pytest.fixture
-def world(site):
+def world(site, tmp_path):
     """The owner and a stranger, each with a full set of objects."""
+    site.app.config["BACKTEST_REPORT_DIR"] = str(tmp_path / "backtest-reports")
     return site, make_tenant(site, "owner", "stopped"), make_tenant(site, "stranger", "stopped")
 
 
@@ -173,8 +203,11 @@ def url_for_route(site, endpoint: str, args: dict) -> str:
 
 
 def call(client, method: str, url: str, form: dict | None = None):
-    """One request."""
-    return client.open(url, method=method, data=form if method == "POST" else None)
+    """One request, read and closed (file responses hold their file open until then)."""
+    response = client.open(url, method=method, data=form if method == "POST" else None)
+    response.get_data()
+    response.close()
+    return response
 
 
 def test_every_route_with_an_id_is_in_the_table(site):
@@ -260,3 +293,25 @@ def test_mixing_ones_own_ids_with_the_owners_is_a_404(world, endpoint, method, m
                     route.form)
     assert response.status_code == 404
     assert (dump(site, owner), dump(site, stranger)) == before
+
+
+# Routes that take an owned id in the query string (filters, prefilled forms), not the path.
+QUERY_ROUTES: dict[str, Callable[[Tenant], dict]] = {
+    "dashboard.trades": lambda t: {"bot": t.bot},
+    "dashboard.trades_csv": lambda t: {"bot": t.bot},
+    "dashboard.analytics": lambda t: {"bot": t.bot},
+    "dashboard.analytics_data": lambda t: {"bot": t.bot},
+    "dashboard.backtests": lambda t: {"pair": t.pair},
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(QUERY_ROUTES))
+def test_an_id_in_the_query_string_is_scoped_too(world, endpoint):
+    site, owner, stranger = world
+    if endpoint not in site.app.view_functions:
+        pytest.skip(f"{endpoint} is not installed in this app")
+    url = url_for_route(site, endpoint, QUERY_ROUTES[endpoint](owner))
+    before = dump(site, owner)
+    assert call(site.client(stranger.user), "GET", url).status_code == 404
+    assert call(site.client(owner.user), "GET", url).status_code == 200
+    assert dump(site, owner) == before
