@@ -284,8 +284,16 @@ class DatabaseConfigSource(ConfigSource):
     def get_pairs(self) -> list[PairConfig]:
         """Every active pair with its own leverage, EMA interval, strategy and parameters."""
         return [
-            PairConfig(str(p.pair_id), p.symbol, p.side, p.auto, p.leverage, p.ema_interval,
-                       p.strategy, dict(p.params))
+            PairConfig(
+                str(p.pair_id),
+                p.symbol,
+                p.side,
+                p.auto,
+                p.leverage,
+                p.ema_interval,
+                p.strategy,
+                dict(p.params),
+            )
             for p in self.config.pairs
         ]
 
@@ -297,8 +305,9 @@ class DatabaseConfigSource(ConfigSource):
         if self.config.exchange == "paper":
             from saas.services.paper import open_paper_client  # noqa: PLC0415
 
-            return open_paper_client(self.config.sessions, self.bot_id, env, clock,
-                                     self.config.testnet)
+            return open_paper_client(
+                self.config.sessions, self.bot_id, env, clock, self.config.testnet
+            )
         key, secret = self.get_api_credentials()
         return real_client(self.config.exchange, key, secret, self.config.testnet, env)
 
@@ -306,8 +315,12 @@ class DatabaseConfigSource(ConfigSource):
         """The database journal of this bot, with its per-bot lock."""
         from saas.services.journal import DatabaseJournal  # noqa: PLC0415
 
-        return DatabaseJournal(self.config.engine, self.bot_id, clock=self._now_clock(),
-                               session_factory=self.config.sessions)
+        return DatabaseJournal(
+            self.config.engine,
+            self.bot_id,
+            clock=self._now_clock(),
+            session_factory=self.config.sessions,
+        )
 
     def _now_clock(self):
         """The run's clock (given to make_client), else the wall clock."""

@@ -36,11 +36,32 @@ if str(ROOT) not in sys.path:
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 USER_AGENT = "dcabot-bench/1"
-TRADE_COLUMNS = ("bot_id", "pair_id", "client_order_id", "time", "symbol", "side", "action",
-                 "qty", "price", "fee", "pnl", "pnl_percentage", "position_size",
-                 "position_value", "margin_level", "balance_after")
-MIX = (("overview", 30), ("overview_json", 10), ("bot", 25), ("bot_charts", 10),
-       ("trades", 20), ("trades_page", 5))
+TRADE_COLUMNS = (
+    "bot_id",
+    "pair_id",
+    "client_order_id",
+    "time",
+    "symbol",
+    "side",
+    "action",
+    "qty",
+    "price",
+    "fee",
+    "pnl",
+    "pnl_percentage",
+    "position_size",
+    "position_value",
+    "margin_level",
+    "balance_after",
+)
+MIX = (
+    ("overview", 30),
+    ("overview_json", 10),
+    ("bot", 25),
+    ("bot_charts", 10),
+    ("trades", 20),
+    ("trades_page", 5),
+)
 
 
 def wsgi_app():
@@ -55,6 +76,7 @@ def wsgi_app():
 
 
 # -- seeding -----------------------------------------------------------------------------------
+
 
 def _schema_url(base: str, schema: str) -> str:
     from tests.fixtures.database import with_search_path
@@ -72,32 +94,74 @@ def _seed_accounts(engine, users: int, bots_per_user: int, now: datetime) -> dic
 
     layout: dict[int, list] = {}
     with session_scope(make_session_factory(engine)) as session:
-        user_ids = session.scalars(insert(User).returning(User.id), [
-            {"email": f"bench{n}@example.com", "password_hash": default_password_hash(),
-             "email_verified": True} for n in range(users)
-        ]).all()
+        user_ids = session.scalars(
+            insert(User).returning(User.id),
+            [
+                {
+                    "email": f"bench{n}@example.com",
+                    "password_hash": default_password_hash(),
+                    "email_verified": True,
+                }
+                for n in range(users)
+            ],
+        ).all()
         bot_rows = [
-            {"user_id": uid, "name": f"bot-{uid}-{n}", "exchange": "paper", "status": "running",
-             "testnet": True, "last_run_at": now - timedelta(minutes=2), "last_outcome": "ok",
-             "next_run_at": now + timedelta(minutes=3)}
-            for uid in user_ids for n in range(bots_per_user)
+            {
+                "user_id": uid,
+                "name": f"bot-{uid}-{n}",
+                "exchange": "paper",
+                "status": "running",
+                "testnet": True,
+                "last_run_at": now - timedelta(minutes=2),
+                "last_outcome": "ok",
+                "next_run_at": now + timedelta(minutes=3),
+            }
+            for uid in user_ids
+            for n in range(bots_per_user)
         ]
-        bot_ids = session.scalars(insert(Bot).returning(Bot.id, sort_by_parameter_order=True),
-                                  bot_rows).all()
-        pairs = session.execute(insert(TradingPair).returning(
-            TradingPair.id, TradingPair.bot_id, TradingPair.symbol, TradingPair.side,
-            sort_by_parameter_order=True), [
-            {"bot_id": bid, "symbol": symbol, "side": side, "leverage": Decimal(10)}
-            for bid in bot_ids for symbol, side in (("BTCUSDT", "Long"), ("ETHUSDT", "Short"))
-        ]).all()
-        runs = [{"bot_id": bid, "started_at": now - timedelta(minutes=5 * k), "outcome": "ok",
-                 "duration_ms": 300, "conclusions": {"1": "Nothing changed"}}
-                for bid in bot_ids for k in range(10)]
+        bot_ids = session.scalars(
+            insert(Bot).returning(Bot.id, sort_by_parameter_order=True), bot_rows
+        ).all()
+        pairs = session.execute(
+            insert(TradingPair).returning(
+                TradingPair.id,
+                TradingPair.bot_id,
+                TradingPair.symbol,
+                TradingPair.side,
+                sort_by_parameter_order=True,
+            ),
+            [
+                {"bot_id": bid, "symbol": symbol, "side": side, "leverage": Decimal(10)}
+                for bid in bot_ids
+                for symbol, side in (("BTCUSDT", "Long"), ("ETHUSDT", "Short"))
+            ],
+        ).all()
+        runs = [
+            {
+                "bot_id": bid,
+                "started_at": now - timedelta(minutes=5 * k),
+                "outcome": "ok",
+                "duration_ms": 300,
+                "conclusions": {"1": "Nothing changed"},
+            }
+            for bid in bot_ids
+            for k in range(10)
+        ]
         session.execute(insert(BotRun), runs)
-        session.execute(insert(BotLog), [
-            {"bot_id": bid, "level": "info", "message": "run finished", "fields": {},
-             "created_at": now - timedelta(minutes=5 * k)} for bid in bot_ids for k in range(10)
-        ])
+        session.execute(
+            insert(BotLog),
+            [
+                {
+                    "bot_id": bid,
+                    "level": "info",
+                    "message": "run finished",
+                    "fields": {},
+                    "created_at": now - timedelta(minutes=5 * k),
+                }
+                for bid in bot_ids
+                for k in range(10)
+            ],
+        )
     by_bot: dict[int, list] = {}
     for pid, bid, symbol, side in pairs:
         by_bot.setdefault(bid, []).append((pid, symbol, side, Decimal(10)))
@@ -119,8 +183,9 @@ def _copy_trades(url: str, layout: dict, per_bot: int, days: int, now: datetime)
         with cursor.copy(f"COPY trades ({', '.join(TRADE_COLUMNS)}) FROM STDIN") as copy:
             for bots in layout.values():
                 for bid, pairs in bots:
-                    for row in make_history(bid, pairs, start, now - timedelta(minutes=1),
-                                            per_bot / days, seed=bid):
+                    for row in make_history(
+                        bid, pairs, start, now - timedelta(minutes=1), per_bot / days, seed=bid
+                    ):
                         copy.write_row([row[c] for c in TRADE_COLUMNS])
                         written += 1
         connection.commit()
@@ -144,6 +209,7 @@ def _build_stats(engine, layout: dict, today) -> float:
 
 # -- the server --------------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -152,8 +218,16 @@ def _free_port() -> int:
 
 def _start_gunicorn(env: dict, port: int, threads: int | None = None) -> subprocess.Popen:
     """gunicorn with the deploy settings on a loopback port; waits until it answers."""
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-               "--access-logfile", "/dev/null", "benchmarks.dashboard_bench:wsgi_app()"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--access-logfile",
+        "/dev/null",
+        "benchmarks.dashboard_bench:wsgi_app()",
+    ]
     extra = {"GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_LOG_LEVEL": "warning"}
     if threads is not None:
         extra["GUNICORN_THREADS"] = str(threads)
@@ -223,8 +297,12 @@ def _cookies(env: dict, layout: dict) -> dict[int, str]:
         for uid in layout:
             user = db.session.get(User, uid)
             # With a CSRF token, as a browser's session has after its first page.
-            session = {"_user_id": f"{uid}:{session_version(user)}", "_fresh": True,
-                       "_id": identifier, "csrf_token": secrets.token_hex(20)}
+            session = {
+                "_user_id": f"{uid}:{session_version(user)}",
+                "_fresh": True,
+                "_id": identifier,
+                "csrf_token": secrets.token_hex(20),
+            }
             cookies[uid] = f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(session)}"
         for engine in db.engines.values():
             engine.dispose()
@@ -233,12 +311,16 @@ def _cookies(env: dict, layout: dict) -> dict[int, str]:
 
 # -- load ----------------------------------------------------------------------------------------
 
+
 def _path(kind: str, bots: list, rng: random.Random) -> str:
     bot = rng.choice(bots)[0]
     return {
-        "overview": "/dashboard/", "overview_json": "/dashboard/overview.json",
-        "bot": f"/dashboard/bots/{bot}", "bot_charts": f"/dashboard/bots/{bot}/charts.json",
-        "trades": "/dashboard/trades", "trades_page": f"/dashboard/trades?page={rng.randint(2, 5)}",
+        "overview": "/dashboard/",
+        "overview_json": "/dashboard/overview.json",
+        "bot": f"/dashboard/bots/{bot}",
+        "bot_charts": f"/dashboard/bots/{bot}/charts.json",
+        "trades": "/dashboard/trades",
+        "trades_page": f"/dashboard/trades?page={rng.randint(2, 5)}",
     }[kind]
 
 
@@ -282,8 +364,10 @@ def _load(port: int, cookies: dict, layout: dict, duration: float, think) -> dic
     lock = threading.Lock()
     deadline = time.monotonic() + duration
     threads = [
-        threading.Thread(target=_user_loop, args=(port, cookies[uid], layout[uid], deadline,
-                                                  think, uid, results, lock))
+        threading.Thread(
+            target=_user_loop,
+            args=(port, cookies[uid], layout[uid], deadline, think, uid, results, lock),
+        )
         for uid in layout
     ]
     for thread in threads:
@@ -293,16 +377,27 @@ def _load(port: int, cookies: dict, layout: dict, duration: float, think) -> dic
     figures = {}
     for kind, _ in MIX:
         times = [ms for k, ms, _ in results if k == kind]
-        figures[kind] = {"requests": len(times), "p50_ms": round(_percentile(times, 0.5), 1),
-                         "p95_ms": round(_percentile(times, 0.95), 1),
-                         "max_ms": round(max(times), 1)} if times else {}
+        figures[kind] = (
+            {
+                "requests": len(times),
+                "p50_ms": round(_percentile(times, 0.5), 1),
+                "p95_ms": round(_percentile(times, 0.95), 1),
+                "max_ms": round(max(times), 1),
+            }
+            if times
+            else {}
+        )
     every = [ms for _, ms, _ in results]
     return {
-        "users": len(layout), "seconds": duration, "requests": len(results),
+        "users": len(layout),
+        "seconds": duration,
+        "requests": len(results),
         "requests_per_second": round(len(results) / duration, 1),
         "errors": sum(1 for *_, ok in results if not ok),
-        "p50_ms": round(_percentile(every, 0.5), 1), "p95_ms": round(_percentile(every, 0.95), 1),
-        "p99_ms": round(_percentile(every, 0.99), 1), "pages": figures,
+        "p50_ms": round(_percentile(every, 0.5), 1),
+        "p95_ms": round(_percentile(every, 0.95), 1),
+        "p99_ms": round(_percentile(every, 0.99), 1),
+        "pages": figures,
     }
 
 
@@ -327,8 +422,9 @@ def _export(engine, server: subprocess.Popen, port: int, cookie: str, owner: int
     sampler.start()
     started = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    connection.request("GET", "/dashboard/trades.csv",
-                       headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+    connection.request(
+        "GET", "/dashboard/trades.csv", headers={"Cookie": cookie, "User-Agent": USER_AGENT}
+    )
     response = connection.getresponse()
     lines = size = 0
     while chunk := response.read(1 << 16):
@@ -341,22 +437,28 @@ def _export(engine, server: subprocess.Popen, port: int, cookie: str, owner: int
     after = {pid: _rss_mb(pid) for pid in workers}
     grew = max(peak[pid] - before[pid] for pid in workers)
     return {
-        "status": response.status, "rows": lines - 1, "megabytes": round(size / 1e6, 1),
-        "seconds": round(seconds, 1), "rows_per_second": round((lines - 1) / seconds),
+        "status": response.status,
+        "rows": lines - 1,
+        "megabytes": round(size / 1e6, 1),
+        "seconds": round(seconds, 1),
+        "rows_per_second": round((lines - 1) / seconds),
         "worker_rss_before_mb": round(max(before.values()), 1),
         "worker_rss_peak_growth_mb": round(grew, 1),
         "worker_rss_after_mb": round(max(after.values()), 1),
     }
 
 
-def _serve_and_load(env: dict, layout: dict, duration: float, think,
-                    threads: int | None) -> tuple[dict, int]:
+def _serve_and_load(
+    env: dict, layout: dict, duration: float, think, threads: int | None
+) -> tuple[dict, int]:
     """One gunicorn (deploy settings, or ``threads`` per worker) under the load; figures, port."""
     port = _free_port()
     server = _start_gunicorn(env, port, threads)
     try:
-        cookies = _cookies({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY",
-                                                "DCABOT_ENV")}, layout)
+        cookies = _cookies(
+            {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "DCABOT_ENV")},
+            layout,
+        )
         _load(port, cookies, layout, min(5.0, duration), (0.05, 0.1))  # warm every worker
         load = _load(port, cookies, layout, duration, think)
         load["gunicorn_workers"] = len(_workers(server.pid))
@@ -367,8 +469,14 @@ def _serve_and_load(env: dict, layout: dict, duration: float, think,
     return load, port
 
 
-def run(users: int = 50, bots_per_user: int = 20, trades_per_bot: int = 1000, days: int = 180,
-        duration: float = 30.0, think: tuple[float, float] = (0.5, 1.5)) -> dict:
+def run(
+    users: int = 50,
+    bots_per_user: int = 20,
+    trades_per_bot: int = 1000,
+    days: int = 180,
+    duration: float = 30.0,
+    think: tuple[float, float] = (0.5, 1.5),
+) -> dict:
     """Seed, serve, load (deploy settings, then one thread per worker), export; the figures."""
     import psycopg
 
@@ -395,21 +503,32 @@ def run(users: int = 50, bots_per_user: int = 20, trades_per_bot: int = 1000, da
             # A vacuum now, not autovacuum during the load (and visibility maps set).
             connection.execute("VACUUM ANALYZE")
             connection.execute("CHECKPOINT")
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
-               "ENCRYPTION_KEY": generate_key(), "DCABOT_ENV": "development",
-               "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "SECRET_KEY": secrets.token_hex(32),
+            "ENCRYPTION_KEY": generate_key(),
+            "DCABOT_ENV": "development",
+            "PYTHONPATH": str(ROOT),
+        }
         load, _ = _serve_and_load(env, layout, duration, think, None)
         single, _ = _serve_and_load(env, layout, duration, think, 1)
         port = _free_port()
         server = _start_gunicorn(env, port)
         owner = next(iter(layout))
-        cookie = _cookies({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY",
-                                               "DCABOT_ENV")}, {owner: None})[owner]
+        cookie = _cookies(
+            {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "DCABOT_ENV")},
+            {owner: None},
+        )[owner]
         export = _export(engine, server, port, cookie, owner)
         return {
-            "trades": trades, "bots": sum(len(b) for b in layout.values()), "users": users,
-            "seed_seconds": round(seeded, 1), "daily_stats_build_seconds": round(stats_seconds, 1),
-            "load": load, "load_one_thread_per_worker": single,
+            "trades": trades,
+            "bots": sum(len(b) for b in layout.values()),
+            "users": users,
+            "seed_seconds": round(seeded, 1),
+            "daily_stats_build_seconds": round(stats_seconds, 1),
+            "load": load,
+            "load_one_thread_per_worker": single,
             "p95_target_met": load["p95_ms"] < 50 and load["errors"] == 0,
             "csv_export": export,
         }

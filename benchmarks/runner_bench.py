@@ -85,8 +85,12 @@ def add_bots(url: str, n: int, key: str) -> None:
     with make_session_factory(engine)() as session:
         for i in range(n):
             # One Pro owner per bot: plans cap bots per owner and the runner enforces them.
-            user = User(email=f"bench{i}@example.com", password_hash="-",  # noqa: S106
-                        plan="pro", plan_status="active")
+            user = User(
+                email=f"bench{i}@example.com",
+                password_hash="-",  # noqa: S106
+                plan="pro",
+                plan_status="active",
+            )
             session.add(user)
             session.flush()
             # Placeholders satisfy the keys CHECK until the bound tokens are written below.

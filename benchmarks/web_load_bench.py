@@ -101,10 +101,19 @@ def seed(url: str, key: str, users: int) -> list[str]:
                 gen_pair(session, bot)
                 for r in range(RUNS_PER_BOT):
                     at = now - timedelta(minutes=5 * r)
-                    session.add(BotRun(bot_id=bot.id, started_at=at, finished_at=at,
-                                       duration_ms=250, outcome="ok", conclusions={}))
-                    session.add(BotLog(bot_id=bot.id, level="info", message="run ok",
-                                       created_at=at))
+                    session.add(
+                        BotRun(
+                            bot_id=bot.id,
+                            started_at=at,
+                            finished_at=at,
+                            duration_ms=250,
+                            outcome="ok",
+                            conclusions={},
+                        )
+                    )
+                    session.add(
+                        BotLog(bot_id=bot.id, level="info", message="run ok", created_at=at)
+                    )
                 emails.append(user.email)
     finally:
         engine.dispose()
@@ -127,8 +136,17 @@ def start_server(url: str, key: str, port: int, log) -> subprocess.Popen:
         "GUNICORN_LOG_LEVEL": "warning",
         "PAPER_PRICES": "simulated",
     }
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"),
-               "--access-logfile", "/dev/null", "--pid", str(Path(log.name).with_suffix(".pid"))]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "deploy/gunicorn.conf.py"),
+        "--access-logfile",
+        "/dev/null",
+        "--pid",
+        str(Path(log.name).with_suffix(".pid")),
+    ]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -157,8 +175,9 @@ def timed(timings: Timings, session, url: str, expect: str, headers: dict) -> No
     """One GET, timed; an unexpected status or page counts as an error."""
     start = time.perf_counter()
     try:
-        response = session.get(url, headers=headers, timeout=REQUEST_TIMEOUT_S,
-                               allow_redirects=False)
+        response = session.get(
+            url, headers=headers, timeout=REQUEST_TIMEOUT_S, allow_redirects=False
+        )
         ok = response.status_code == 200 and expect in response.text
     except Exception:  # noqa: BLE001 - any failure is an error to count, not to raise
         ok = False
@@ -178,10 +197,13 @@ def log_in(base: str, session, email: str, headers: dict) -> bool:
     try:
         form = session.get(f"{base}/auth/login", headers=headers, timeout=REQUEST_TIMEOUT_S)
         token = CSRF.search(form.text).group(1)
-        answer = session.post(f"{base}/auth/login", headers=headers, allow_redirects=False,
-                              timeout=REQUEST_TIMEOUT_S,
-                              data={"email": email, "password": DEFAULT_PASSWORD,
-                                    "csrf_token": token})
+        answer = session.post(
+            f"{base}/auth/login",
+            headers=headers,
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT_S,
+            data={"email": email, "password": DEFAULT_PASSWORD, "csrf_token": token},
+        )
     except (requests.RequestException, AttributeError):
         return False
     return answer.status_code == 302 and "/auth/login" not in answer.headers.get("Location", "")
@@ -196,8 +218,9 @@ class Scenario:
     think_s: float
 
 
-def virtual_user(base: str, email: str, number: int, scenarios: list[Scenario],
-                 barriers: list, results: dict) -> None:
+def virtual_user(
+    base: str, email: str, number: int, scenarios: list[Scenario], barriers: list, results: dict
+) -> None:
     """Log in, wait for everyone, then per scenario alternate the login page and the bot list."""
     import requests
 
@@ -217,8 +240,7 @@ def virtual_user(base: str, email: str, number: int, scenarios: list[Scenario],
                 # Spread the users' clicks over the think time instead of in lock step.
                 time.sleep(scenario.think_s * (0.5 + random.random()))  # noqa: S311
                 timed(pages["login page"], anonymous, f"{base}/auth/login", "Log in", headers)
-                timed(pages["bot list (logged in)"], member, f"{base}/bots/", "load bot",
-                      headers)
+                timed(pages["bot list (logged in)"], member, f"{base}/bots/", "load bot", headers)
             with results["lock"]:
                 span = results["spans"][scenario.name]
                 span[1] = max(span[1], time.perf_counter())
@@ -232,13 +254,17 @@ def run_users(base: str, emails: list[str], scenarios: list[Scenario]) -> dict:
         results[scenario.name] = {"login page": Timings(), "bot list (logged in)": Timings()}
         span = results["spans"][scenario.name] = [0.0, 0.0]
         # The barrier's action runs once, when the last user arrives: the scenario's start.
-        barriers.append(threading.Barrier(
-            len(emails), action=lambda span=span: span.__setitem__(0, time.perf_counter())
-        ))
+        barriers.append(
+            threading.Barrier(
+                len(emails), action=lambda span=span: span.__setitem__(0, time.perf_counter())
+            )
+        )
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(emails)) as pool:
-        futures = [pool.submit(virtual_user, base, email, n, scenarios, barriers, results)
-                   for n, email in enumerate(emails)]
+        futures = [
+            pool.submit(virtual_user, base, email, n, scenarios, barriers, results)
+            for n, email in enumerate(emails)
+        ]
         for future in futures:
             future.result(timeout=RUN_TIMEOUT_S)
     login_wall = results["spans"][scenarios[0].name][0] - started
@@ -246,8 +272,7 @@ def run_users(base: str, emails: list[str], scenarios: list[Scenario]) -> dict:
     for scenario in scenarios:
         begin, end = results["spans"][scenario.name]
         figures[scenario.name] = {
-            name: timings.summary(end - begin)
-            for name, timings in results[scenario.name].items()
+            name: timings.summary(end - begin) for name, timings in results[scenario.name].items()
         } | {"wall_s": round(end - begin, 1)}
     return figures
 
@@ -272,8 +297,7 @@ def bench_database(url: str, users: int, rounds: int) -> dict:
                 log_in(base, member, emails[0], {})
                 for _ in range(rounds * 5):
                     timed(single["login page"], anonymous, f"{base}/auth/login", "Log in", {})
-                    timed(single["bot list (logged in)"], member, f"{base}/bots/", "load bot",
-                          {})
+                    timed(single["bot list (logged in)"], member, f"{base}/bots/", "load bot", {})
             figures = {"one user alone": {n: t.summary(0) for n, t in single.items()}}
             figures |= run_users(base, emails, scenarios)
         finally:

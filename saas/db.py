@@ -40,8 +40,9 @@ def normalize_url(raw: str | URL) -> URL:
     try:
         url = make_url(raw)
     except ArgumentError:
-        raise DatabaseURLError("DATABASE_URL is not a database URL (sqlite:///... or "
-                               "postgresql://...)") from None
+        raise DatabaseURLError(
+            "DATABASE_URL is not a database URL (sqlite:///... or postgresql://...)"
+        ) from None
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in ("sqlite", "postgresql"):

@@ -34,10 +34,25 @@ class FirstStart:
 
 def add_demo_bot(session: Session, admin: User, *, now: datetime) -> Bot:
     """A stopped paper bot trading BTCUSDT Long, ready for its owner to start."""
-    bot = create_bot(session, admin, name=DEMO_BOT_NAME, exchange="paper", testnet=True,
-                     run_interval_minutes=DEMO_INTERVAL_MINUTES, created_at=now)
-    session.add(TradingPair(bot_id=bot.id, symbol="BTCUSDT", side="Long", leverage=Decimal(10),
-                            ema_interval=1, automatic_mode=True))
+    bot = create_bot(
+        session,
+        admin,
+        name=DEMO_BOT_NAME,
+        exchange="paper",
+        testnet=True,
+        run_interval_minutes=DEMO_INTERVAL_MINUTES,
+        created_at=now,
+    )
+    session.add(
+        TradingPair(
+            bot_id=bot.id,
+            symbol="BTCUSDT",
+            side="Long",
+            leverage=Decimal(10),
+            ema_interval=1,
+            automatic_mode=True,
+        )
+    )
     session.flush()
     return bot
 
@@ -60,7 +75,8 @@ def first_start(
         password = generated = generate_password()
     admin = create_admin(session, email, password)
     admin.plan = ADMIN_PLAN
-    record_audit(admin, "admin_created", target=admin, after={"email": email}, session=session,
-                 now=now)
+    record_audit(
+        admin, "admin_created", target=admin, after={"email": email}, session=session, now=now
+    )
     bot = add_demo_bot(session, admin, now=now) if demo else None
     return FirstStart(email, generated, True, bot.id if bot else None)

@@ -120,8 +120,10 @@ def banner(url: str, start) -> str:
     elif start.created:
         lines.append(f"  log in as {start.admin_email} with ADMIN_PASSWORD")
     elif start.admin_email:
-        lines.append(f"  log in as {start.admin_email} (password printed at the first start; "
-                     "forgotten? use 'Forgot your password?': mails are printed here)")
+        lines.append(
+            f"  log in as {start.admin_email} (password printed at the first start; "
+            "forgotten? use 'Forgot your password?': mails are printed here)"
+        )
     if start.demo_bot_id:
         lines.append("  a paper-trading demo bot (BTCUSDT Long) is waiting: open Bots and start it")
     lines.append("  mails are printed here; due bots run every minute; Ctrl+C stops")

@@ -17,10 +17,14 @@ MESSAGES = {
     404: ("Not found", "There is nothing here. It may have been moved or deleted."),
     405: ("Not allowed", "This page cannot be used that way."),
     413: ("Too large", "What you sent is too large."),
-    429: ("Too many requests", "You have tried that too many times. Please wait a few minutes "
-                               "and try again."),
-    500: ("Something went wrong", "We could not finish that. The error has been logged; please "
-                                  "try again in a moment."),
+    429: (
+        "Too many requests",
+        "You have tried that too many times. Please wait a few minutes and try again.",
+    ),
+    500: (
+        "Something went wrong",
+        "We could not finish that. The error has been logged; please try again in a moment.",
+    ),
 }
 # Headers of an HTTP error worth passing on (when to retry, which methods work).
 KEPT_HEADERS = ("Retry-After", "Allow")
@@ -35,9 +39,7 @@ def wants_json() -> bool:
     if request.path.startswith("/api/") or request.is_json:
         return True
     accept = request.accept_mimetypes
-    return accept.best == "application/json" or (
-        accept["application/json"] > accept["text/html"]
-    )
+    return accept.best == "application/json" or (accept["application/json"] > accept["text/html"])
 
 
 def error_response(code: int, message: str | None = None):
@@ -71,8 +73,12 @@ def _server_error(error: Exception):
     """An unexpected failure: log it with its traceback, show the short page."""
     original = getattr(error, "original_exception", None) or error
     if not isinstance(original, HTTPException):
-        logger.error("unhandled error on %s %s", request.method, request.path,
-                     exc_info=(type(original), original, original.__traceback__))
+        logger.error(
+            "unhandled error on %s %s",
+            request.method,
+            request.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
     _rollback()
     return error_response(500)
 

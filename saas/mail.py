@@ -68,8 +68,12 @@ def print_to_console(message: EmailMessage, stream=None) -> None:
     """The development backend: the whole mail on stdout, so links can be clicked from there."""
     stream = stream or sys.stdout
     line = "-" * 72
-    print(f"{line}\nmail to {message['To']}: {message['Subject']}\n{line}\n"
-          f"{message.get_content().rstrip()}\n{line}", file=stream, flush=True)
+    print(
+        f"{line}\nmail to {message['To']}: {message['Subject']}\n{line}\n"
+        f"{message.get_content().rstrip()}\n{line}",
+        file=stream,
+        flush=True,
+    )
 
 
 def send_mail(app, mail: Mail) -> None:

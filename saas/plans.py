@@ -30,22 +30,37 @@ FEATURES = ("mainnet", "telegram", "webhooks")
 
 DEFAULT_PLANS: dict = {
     "free": {
-        "name": "Free", "max_bots": 1, "max_pairs": 3, "mainnet": False,
+        "name": "Free",
+        "max_bots": 1,
+        "max_pairs": 3,
+        "mainnet": False,
         "description": "Try the bot on paper or an exchange testnet.",
     },
     "starter": {
-        "name": "Starter", "max_bots": 1, "max_pairs": 3, "mainnet": False,
+        "name": "Starter",
+        "max_bots": 1,
+        "max_pairs": 3,
+        "mainnet": False,
         "prices": {"month": "29", "year": "290"},
         "description": "One testnet bot with up to three pairs.",
     },
     "pro": {
-        "name": "Pro", "max_bots": 5, "max_pairs": 10, "mainnet": True, "telegram": True,
+        "name": "Pro",
+        "max_bots": 5,
+        "max_pairs": 10,
+        "mainnet": True,
+        "telegram": True,
         "prices": {"month": "79", "year": "790"},
         "description": "Real money on mainnet, Telegram alerts.",
     },
     "enterprise": {
-        "name": "Enterprise", "max_bots": 20, "max_pairs": None, "mainnet": True,
-        "telegram": True, "webhooks": True, "prices": {"month": "199", "year": "1990"},
+        "name": "Enterprise",
+        "max_bots": 20,
+        "max_pairs": None,
+        "mainnet": True,
+        "telegram": True,
+        "webhooks": True,
+        "prices": {"month": "199", "year": "1990"},
         "description": "Twenty bots, unlimited pairs, webhooks.",
     },
 }
@@ -185,13 +200,14 @@ def _amount(source: str, key: str, interval: str, raw) -> Decimal:
     """A price amount as a Decimal (given as a JSON string or whole number, never a float)."""
     if isinstance(raw, bool) or isinstance(raw, float):
         raise PlanConfigError(
-            f"{source}: plan {key!r}: the {interval} price must be a string such as \"29.00\""
+            f'{source}: plan {key!r}: the {interval} price must be a string such as "29.00"'
         )
     try:
         amount = Decimal(str(raw))
     except InvalidOperation:
-        raise PlanConfigError(f"{source}: plan {key!r}: the {interval} price {raw!r} is not "
-                              "an amount") from None
+        raise PlanConfigError(
+            f"{source}: plan {key!r}: the {interval} price {raw!r} is not an amount"
+        ) from None
     if not amount.is_finite() or amount <= 0:
         raise PlanConfigError(f"{source}: plan {key!r}: the {interval} price must be above 0")
     return amount
@@ -209,8 +225,9 @@ def _prices(source: str, key: str, raw: Mapping, env: Mapping[str, str]) -> tupl
             continue
         setting = f"STRIPE_PRICE_{key.upper()}_{INTERVAL_WORDS[interval]}"
         price_id = (env.get(setting) or "").strip() or ids.get(interval) or None
-        prices.append(Price(interval, _amount(source, key, interval, raw[interval]), currency,
-                            price_id))
+        prices.append(
+            Price(interval, _amount(source, key, interval, raw[interval]), currency, price_id)
+        )
     unknown = set(raw) - {*INTERVALS, "currency", "stripe_price_ids"}
     if unknown:
         raise PlanConfigError(f"{source}: plan {key!r}: unknown price field(s) {sorted(unknown)}")
@@ -245,7 +262,7 @@ def _plan(source: str, key: str, raw, env: Mapping[str, str]) -> Plan:
 def parse_plans(data, env: Mapping[str, str] | None = None, source: str = "defaults") -> PlanTable:
     """A PlanTable from the plans file's JSON object (plan key -> plan)."""
     if not isinstance(data, Mapping) or not data:
-        raise PlanConfigError(f"{source}: expected a JSON object of plans, e.g. {{\"free\": ...}}")
+        raise PlanConfigError(f'{source}: expected a JSON object of plans, e.g. {{"free": ...}}')
     env = env or {}
     return PlanTable(tuple(_plan(source, str(k), v, env) for k, v in data.items()), source)
 
@@ -310,8 +327,15 @@ def effective_plan(user, plans: PlanTable, now: datetime | None = None) -> Plan:
 def limits_for(user, plans: PlanTable | None = None, now: datetime | None = None) -> PlanLimits:
     """What ``user`` may do at ``now`` under their effective plan."""
     plan = effective_plan(user, plans or load_plans(), now)
-    return PlanLimits(plan.key, plan.name, plan.max_bots, plan.max_pairs, plan.mainnet,
-                      plan.telegram, plan.webhooks)
+    return PlanLimits(
+        plan.key,
+        plan.name,
+        plan.max_bots,
+        plan.max_pairs,
+        plan.mainnet,
+        plan.telegram,
+        plan.webhooks,
+    )
 
 
 def is_mainnet(exchange: str, testnet: bool) -> bool:
@@ -320,7 +344,7 @@ def is_mainnet(exchange: str, testnet: bool) -> bool:
 
 
 def _plural(count: int, word: str) -> str:
-    """"1 bot", "3 bots"."""
+    """ "1 bot", "3 bots"."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
@@ -336,8 +360,10 @@ def bots_over_limit(limits: PlanLimits, bots: Iterable[BotFacts]) -> dict[int, s
         if not bot.running:
             continue
         if is_mainnet(bot.exchange, bot.testnet) and not limits.mainnet:
-            refused[bot.id] = (f"the {limits.name} plan trades on testnet and paper only; "
-                               "upgrade your plan to run this mainnet bot")
+            refused[bot.id] = (
+                f"the {limits.name} plan trades on testnet and paper only; "
+                "upgrade your plan to run this mainnet bot"
+            )
         elif not limits.allows_pairs(bot.active_pairs):
             refused[bot.id] = (
                 f"the {limits.name} plan allows {_plural(limits.max_pairs, 'active pair')} per "

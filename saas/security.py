@@ -80,8 +80,9 @@ def _parse_master_keys(value: str | None) -> tuple[bytes, ...]:
 @lru_cache(maxsize=4096)
 def _derived_fernet(master: bytes, context: str) -> Fernet:
     """The Fernet of one master key for one context."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=DERIVATION_LABEL + context.encode())
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=DERIVATION_LABEL + context.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(hkdf.derive(master)))
 
 

@@ -49,23 +49,36 @@ class Deployment:
 
     def env(self, **extra) -> dict:
         """The environment of `BOT_ID=n python main.py` (nothing else of ours leaks in)."""
-        env = {"PATH": os.environ["PATH"], "BOT_ID": str(self.bot_id),
-               "DATABASE_URL": self.url, "ENCRYPTION_KEY": self.key,
-               "BYBIT_BASE_URL": self.fx.url, "PHEMEX_BASE_URL": self.fx.url}
+        env = {
+            "PATH": os.environ["PATH"],
+            "BOT_ID": str(self.bot_id),
+            "DATABASE_URL": self.url,
+            "ENCRYPTION_KEY": self.key,
+            "BYBIT_BASE_URL": self.fx.url,
+            "PHEMEX_BASE_URL": self.fx.url,
+        }
         return {**env, **{k: v for k, v in extra.items() if v is not None}}
 
     def start(self, **extra) -> subprocess.Popen:
         """Start a run in its own process."""
         return subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py")], env=self.env(**extra), cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, str(ROOT / "main.py")],
+            env=self.env(**extra),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def run(self, **extra) -> subprocess.CompletedProcess:
         """One run to its end."""
         return subprocess.run(
-            [sys.executable, str(ROOT / "main.py")], env=self.env(**extra), cwd=ROOT,
-            capture_output=True, text=True, timeout=60,
+            [sys.executable, str(ROOT / "main.py")],
+            env=self.env(**extra),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     def session(self):
@@ -97,8 +110,9 @@ def deploy(url: str, fx: FakeExchange, key: str | None = None, **bot_fields) -> 
     bot_fields.setdefault("api_key", BYBIT_KEY)
     bot_fields.setdefault("api_secret", BYBIT_SECRET)
     with deployment.session() as session:
-        bot = gen_bot(session, gen_user(session), ring=KeyRing.from_string(deployment.key),
-                      **bot_fields)
+        bot = gen_bot(
+            session, gen_user(session), ring=KeyRing.from_string(deployment.key), **bot_fields
+        )
         gen_pair(session, bot, SYMBOL, "Long", strategy_params=PARAMS)
         deployment.bot_id = bot.id
     return deployment
@@ -107,14 +121,39 @@ def deploy(url: str, fx: FakeExchange, key: str | None = None, **bot_fields) -> 
 def recorded(url: str) -> dict:
     """What the runs left in the database, in a form comparable across databases."""
     with _Session(url) as session:
-        orders = [(o.client_order_id, o.action, o.status, o.qty, o.price, o.filled_qty,
-                   o.avg_price, o.fee) for o in session.scalars(select(Order).order_by(Order.id))]
-        trades = [(t.client_order_id, t.action, t.qty, t.price, t.fee, t.pnl, t.position_size,
-                   t.balance_after) for t in session.scalars(select(Trade).order_by(Trade.id))]
-        runs = [(r.id, r.outcome, r.conclusions, r.finished_at is not None)
-                for r in session.scalars(select(BotRun).order_by(BotRun.id))]
-        logs = [(log.level, log.message)
-                for log in session.scalars(select(BotLog).order_by(BotLog.id))]
+        orders = [
+            (
+                o.client_order_id,
+                o.action,
+                o.status,
+                o.qty,
+                o.price,
+                o.filled_qty,
+                o.avg_price,
+                o.fee,
+            )
+            for o in session.scalars(select(Order).order_by(Order.id))
+        ]
+        trades = [
+            (
+                t.client_order_id,
+                t.action,
+                t.qty,
+                t.price,
+                t.fee,
+                t.pnl,
+                t.position_size,
+                t.balance_after,
+            )
+            for t in session.scalars(select(Trade).order_by(Trade.id))
+        ]
+        runs = [
+            (r.id, r.outcome, r.conclusions, r.finished_at is not None)
+            for r in session.scalars(select(BotRun).order_by(BotRun.id))
+        ]
+        logs = [
+            (log.level, log.message) for log in session.scalars(select(BotLog).order_by(BotLog.id))
+        ]
         bot = session.scalars(select(Bot)).first()
         state = (bot.status, bot.last_outcome, bot.last_error, bot.next_run_at is not None)
     return {"orders": orders, "trades": trades, "runs": runs, "logs": logs, "bot": state}
@@ -124,8 +163,9 @@ def json_lines(text: str) -> list[str]:
     """The messages of the JSON log lines on stdout."""
     import json
 
-    return [json.loads(line).get("message", "") for line in text.splitlines()
-            if line.startswith("{")]
+    return [
+        json.loads(line).get("message", "") for line in text.splitlines() if line.startswith("{")
+    ]
 
 
 def test_a_run_records_the_same_orders_trades_run_and_logs_on_sqlite_and_postgresql(
@@ -171,8 +211,7 @@ def test_two_runs_started_together_one_runs_and_one_exits_at_once(db_url):
         assert sorted(codes) == [0, 3], outputs
         loser, winner = codes.index(3), codes.index(0)
         assert finished[loser] < finished[winner]
-        assert "another run of this bot is in progress; exiting" in json_lines(
-            outputs[loser][0])
+        assert "another run of this bot is in progress; exiting" in json_lines(outputs[loser][0])
         assert len(fx.requests_to(ORDER_PATH)) == 1 and len(fx.orders()) == 1
     rows = recorded(db_url)
     assert len(rows["orders"]) == 1 and len(rows["trades"]) == 1 and len(rows["runs"]) == 1
@@ -226,10 +265,21 @@ def test_keys_are_encrypted_at_rest_bound_to_their_bot_and_survive_rotation(
     """pg_dump shows no key; a key moved to another bot fails; rotate, drop the old key, run."""
     first = deploy(pg_url, market)
     phemex_key, phemex_secret = DEFAULT_CREDENTIALS["phemex"]
-    second = deploy(pg_url, market, key=first.key, exchange="phemex", api_key=phemex_key,
-                    api_secret=phemex_secret)
-    dump = subprocess.run(["pg_dump", "--schema", pg_schema[0], libpq_url(pg_url)],
-                          capture_output=True, text=True, check=True, timeout=60).stdout
+    second = deploy(
+        pg_url,
+        market,
+        key=first.key,
+        exchange="phemex",
+        api_key=phemex_key,
+        api_secret=phemex_secret,
+    )
+    dump = subprocess.run(
+        ["pg_dump", "--schema", pg_schema[0], libpq_url(pg_url)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     assert "COPY" in dump and "gAAAAA" in dump  # the rows are there, as Fernet tokens
     for secret in (BYBIT_KEY, BYBIT_SECRET, phemex_key, phemex_secret):
         assert secret not in dump
@@ -237,22 +287,30 @@ def test_keys_are_encrypted_at_rest_bound_to_their_bot_and_survive_rotation(
     with first.session() as session:
         stolen = session.get(Bot, first.bot_id)
         original = session.get(Bot, second.bot_id).api_key_encrypted
-        session.execute(update(Bot).where(Bot.id == second.bot_id).values(
-            api_key_encrypted=stolen.api_key_encrypted))
+        session.execute(
+            update(Bot)
+            .where(Bot.id == second.bot_id)
+            .values(api_key_encrypted=stolen.api_key_encrypted)
+        )
     moved = second.run()
     assert moved.returncode == 2
     assert moved.stderr.strip() == (
         f"error: cannot decrypt the API keys of bot {second.bot_id}: ENCRYPTION_KEY does not "
-        "hold the key it was encrypted with, or the value was copied from another row")
+        "hold the key it was encrypted with, or the value was copied from another row"
+    )
     assert market.requests == []
     with first.session() as session:
-        session.execute(update(Bot).where(Bot.id == second.bot_id).values(
-            api_key_encrypted=original))
+        session.execute(
+            update(Bot).where(Bot.id == second.bot_id).values(api_key_encrypted=original)
+        )
 
     new_key = generate_key()
     rotate = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "saas", "rotate-keys"], cwd=ROOT,
-        env=first.env(ENCRYPTION_KEY=f"{new_key},{first.key}"), capture_output=True, text=True,
+        [sys.executable, "-m", "flask", "--app", "saas", "rotate-keys"],
+        cwd=ROOT,
+        env=first.env(ENCRYPTION_KEY=f"{new_key},{first.key}"),
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert rotate.returncode == 0, rotate.stderr
@@ -305,8 +363,9 @@ def test_an_authentication_error_pauses_the_bot_and_tells_the_owner(
     deployment = deploy(db_url, market, api_key="revoked-key", api_secret="revoked-secret")
     with deployment.session() as session:
         user_id = session.get(Bot, deployment.bot_id).user_id
-        session.add(NotificationSetting(user_id=user_id, telegram_enabled=True,
-                                        telegram_chat_id="555"))
+        session.add(
+            NotificationSetting(user_id=user_id, telegram_enabled=True, telegram_chat_id="555")
+        )
     proc = deployment.run(TELEGRAM_BOT_TOKEN="tg", TELEGRAM_API_BASE=telegram_server.url)
     assert proc.returncode == 1
     rows = recorded(db_url)
@@ -316,8 +375,9 @@ def test_an_authentication_error_pauses_the_bot_and_tells_the_owner(
     assert rows["orders"] == [] and rows["runs"][0][1] == "auth_error"
     assert any(m.startswith("bot paused: ") for _, m in rows["logs"])
     texts = [m["text"] for m in telegram_server.messages]
-    assert any("Bot paused" in t for t in texts) and all(m["chat_id"] == "555"
-                                                          for m in telegram_server.messages)
+    assert any("Bot paused" in t for t in texts) and all(
+        m["chat_id"] == "555" for m in telegram_server.messages
+    )
     assert deployment.run().returncode == 2  # paused: the next cron run does nothing
 
 

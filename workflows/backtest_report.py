@@ -161,9 +161,13 @@ def _table(rows: list[tuple[str, str]], head: tuple[str, str] | None = None) -> 
 
 def _config_rows(run) -> list[tuple[str, str]]:
     """The configuration as label/value rows."""
+    described = run.config.describe()
+    # File names only: a report may be shown to someone who should not see the server's paths.
+    for key in ("data", "funding"):
+        described[key] = [Path(path).name for path in described[key]]
     rows = [
         (key, json.dumps(value) if isinstance(value, dict | list) else str(value))
-        for key, value in run.config.describe().items()
+        for key, value in described.items()
     ]
     for symbol, plan in run.plans.items():
         rows.append(

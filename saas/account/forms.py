@@ -14,8 +14,7 @@ def current_password_field(label: str = "Current password") -> PasswordField:
     """The password the user has now (re-authentication)."""
     return PasswordField(
         label,
-        validators=[DataRequired("Enter your current password."),
-                    Length(max=MAX_PASSWORD_LENGTH)],
+        validators=[DataRequired("Enter your current password."), Length(max=MAX_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 

@@ -50,8 +50,10 @@ def new_password_fields() -> tuple[PasswordField, PasswordField]:
     )
     confirm = PasswordField(
         "Repeat the password",
-        validators=[DataRequired("Repeat the password."),
-                    EqualTo("password", "The two passwords are not the same.")],
+        validators=[
+            DataRequired("Repeat the password."),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     return password, confirm

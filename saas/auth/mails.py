@@ -33,21 +33,29 @@ def send_verification(user: User) -> bool:
     token = email_verification_token(current_app.secret_key, user)
     hours = int(current_app.config["EMAIL_VERIFY_MAX_AGE"]) // 3600
     link = absolute_url("auth.verify_email", token=token)
-    return deliver(user.email, "Confirm your e-mail address for dcabot", (
-        f"Hello,\n\nplease confirm that {user.email} is your address by opening this link "
-        f"within {hours} hours:\n\n{link}\n\nIf you did not create a dcabot account, ignore this "
-        "mail.\n"
-    ))
+    return deliver(
+        user.email,
+        "Confirm your e-mail address for dcabot",
+        (
+            f"Hello,\n\nplease confirm that {user.email} is your address by opening this link "
+            f"within {hours} hours:\n\n{link}\n\n"
+            "If you did not create a dcabot account, ignore this mail.\n"
+        ),
+    )
 
 
 def send_already_registered(user: User) -> bool:
     """Someone registered with an address that has an account: tell its owner, nobody else."""
     link = absolute_url("auth.forgot_password")
-    return deliver(user.email, "Your dcabot account", (
-        "Hello,\n\nsomeone (perhaps you) tried to create a dcabot account with this address, "
-        f"which already has one. If you forgot your password, set a new one here:\n\n{link}\n\n"
-        "If it was not you, ignore this mail; nothing has changed.\n"
-    ))
+    return deliver(
+        user.email,
+        "Your dcabot account",
+        (
+            "Hello,\n\nsomeone (perhaps you) tried to create a dcabot account with this address, "
+            f"which already has one. If you forgot your password, set a new one here:\n\n{link}\n\n"
+            "If it was not you, ignore this mail; nothing has changed.\n"
+        ),
+    )
 
 
 def send_password_reset(user: User) -> bool:
@@ -55,25 +63,37 @@ def send_password_reset(user: User) -> bool:
     token = password_reset_token(current_app.secret_key, user)
     minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60
     link = absolute_url("auth.reset_password", token=token)
-    return deliver(user.email, "Set a new dcabot password", (
-        f"Hello,\n\nopen this link within {minutes} minutes to choose a new password. It works "
-        f"once:\n\n{link}\n\nIf you did not ask for it, ignore this mail; your password stays "
-        "as it is.\n"
-    ))
+    return deliver(
+        user.email,
+        "Set a new dcabot password",
+        (
+            f"Hello,\n\nopen this link within {minutes} minutes to choose a new password. It works "
+            f"once:\n\n{link}\n\nIf you did not ask for it, ignore this mail; your password stays "
+            "as it is.\n"
+        ),
+    )
 
 
 def send_password_changed(user: User) -> bool:
     """A notice after the password changed (a stolen session would otherwise go unnoticed)."""
     link = absolute_url("auth.forgot_password")
-    return deliver(user.email, "Your dcabot password was changed", (
-        "Hello,\n\nthe password of your dcabot account was just changed and other devices were "
-        f"logged out. If that was not you, set a new password now:\n\n{link}\n"
-    ))
+    return deliver(
+        user.email,
+        "Your dcabot password was changed",
+        (
+            "Hello,\n\nthe password of your dcabot account was just changed and other devices were "
+            f"logged out. If that was not you, set a new password now:\n\n{link}\n"
+        ),
+    )
 
 
 def send_email_changed(old_address: str, new_address: str) -> bool:
     """A notice to the old address after the account moved to a new one."""
-    return deliver(old_address, "Your dcabot e-mail address was changed", (
-        f"Hello,\n\nyour dcabot account now uses {new_address} instead of this address. If that "
-        "was not you, reply to your administrator at once.\n"
-    ))
+    return deliver(
+        old_address,
+        "Your dcabot e-mail address was changed",
+        (
+            f"Hello,\n\nyour dcabot account now uses {new_address} instead of this address. "
+            "If that was not you, reply to your administrator at once.\n"
+        ),
+    )

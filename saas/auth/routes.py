@@ -73,8 +73,9 @@ def _pending_key() -> str:
     return f"two-factor:{pending.get('uid', client_address())}"
 
 
-def finish_login(user: User, remember: bool, next_url: str | None, method: str,
-                 notice: str | None = None):
+def finish_login(
+    user: User, remember: bool, next_url: str | None, method: str, notice: str | None = None
+):
     """Record the sign-in, start a fresh session and go where the user was headed."""
     accounts.complete_login(db.session, user, now=utc_now(), ip=client_ip(), method=method)
     db.session.commit()
@@ -91,22 +92,33 @@ def _attempt_login(form: LoginForm):
     if throttle.login_blocked(email):
         form.form_errors.append(LOCKED_LOGIN)
         return None
-    result = accounts.authenticate(db.session, email, form.password.data, now=utc_now(),
-                                   ip=client_ip(), settings=login_settings())
+    result = accounts.authenticate(
+        db.session,
+        email,
+        form.password.data,
+        now=utc_now(),
+        ip=client_ip(),
+        settings=login_settings(),
+    )
     if result.status != accounts.LOGIN_OK:
         if result.status == accounts.LOGIN_INVALID:
             throttle.count_failure(email)
         db.session.commit()
-        form.form_errors.append(LOCKED_LOGIN if result.status == accounts.LOGIN_LOCKED
-                                else INVALID_LOGIN)
+        form.form_errors.append(
+            LOCKED_LOGIN if result.status == accounts.LOGIN_LOCKED else INVALID_LOGIN
+        )
         return None
     user = result.user
     db.session.commit()  # an upgraded password hash
     if user.totp_secret_encrypted:
         session.clear()
-        session[PENDING_KEY] = {"uid": user.id, "sv": session_version(user),
-                                "remember": bool(form.remember.data), "next": form.next.data,
-                                "at": int(time.time())}
+        session[PENDING_KEY] = {
+            "uid": user.id,
+            "sv": session_version(user),
+            "remember": bool(form.remember.data),
+            "next": form.next.data,
+            "at": int(time.time()),
+        }
         return redirect(url_for("auth.two_factor"))
     return finish_login(user, bool(form.remember.data), form.next.data, "password")
 
@@ -141,10 +153,17 @@ def _pending_user() -> User | None:
 
 
 @bp.route("/two-factor", methods=["GET", "POST"])
-@limiter.limit(config_limit("TOTP_LIMIT"), methods=["POST"], key_func=_pending_key,
-               deduct_when=lambda response: response.status_code != 302)
-@limiter.limit(config_limit("TOTP_LIMIT"), methods=["POST"],
-               deduct_when=lambda response: response.status_code != 302)
+@limiter.limit(
+    config_limit("TOTP_LIMIT"),
+    methods=["POST"],
+    key_func=_pending_key,
+    deduct_when=lambda response: response.status_code != 302,
+)
+@limiter.limit(
+    config_limit("TOTP_LIMIT"),
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
 def two_factor():
     """The code from the authenticator app, or a recovery code."""
     user = _pending_user()
@@ -161,11 +180,21 @@ def two_factor():
         method = totp.check_second_factor(user, key_ring(), form.code.data, utc_now())
         if method is not None:
             pending = session.pop(PENDING_KEY)
-            return finish_login(user, pending.get("remember", False), pending.get("next"),
-                                f"password+{method}",
-                                RECOVERY_USED if method == "recovery" else None)
-        accounts.record_failure(db.session, user, "totp_failed", now=utc_now(), ip=client_ip(),
-                                settings=login_settings())
+            return finish_login(
+                user,
+                pending.get("remember", False),
+                pending.get("next"),
+                f"password+{method}",
+                RECOVERY_USED if method == "recovery" else None,
+            )
+        accounts.record_failure(
+            db.session,
+            user,
+            "totp_failed",
+            now=utc_now(),
+            ip=client_ip(),
+            settings=login_settings(),
+        )
         db.session.commit()
         form.code.errors.append("That code is not right. Check your app's clock and try again.")
     return render_template("auth/two_factor.html", form=form), 200 if not form.errors else 400
@@ -192,8 +221,9 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user, created = accounts.register(db.session, form.email.data, form.password.data,
-                                              now=utc_now(), ip=client_ip())
+            user, created = accounts.register(
+                db.session, form.email.data, form.password.data, now=utc_now(), ip=client_ip()
+            )
             db.session.commit()
         except AccountError as exc:
             db.session.rollback()
@@ -206,8 +236,9 @@ def register():
             mails.send_verification(user)
         elif user is not None:
             mails.send_already_registered(user)
-        return render_template("auth/check_email.html", email=normalize_email(form.email.data),
-                               purpose="register")
+        return render_template(
+            "auth/check_email.html", email=normalize_email(form.email.data), purpose="register"
+        )
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
 
@@ -215,8 +246,9 @@ def register():
 def verify_email(token: str):
     """Confirm an address: the link opens a page whose button (a POST) confirms it."""
     try:
-        user = user_for_verification(db.session, current_app.secret_key, token,
-                                     current_app.config["EMAIL_VERIFY_MAX_AGE"])
+        user = user_for_verification(
+            db.session, current_app.secret_key, token, current_app.config["EMAIL_VERIFY_MAX_AGE"]
+        )
     except TokenError as exc:
         return render_template("auth/link_invalid.html", message=str(exc)), 400
     form = ConfirmForm()
@@ -252,11 +284,13 @@ def forgot_password():
         user = accounts.find_user(db.session, form.email.data)
         if user is not None and user.status == USER_ACTIVE:
             mails.send_password_reset(user)
-            record_audit(user, "password_reset_requested", ip=client_ip(), session=db.session,
-                         now=utc_now())
+            record_audit(
+                user, "password_reset_requested", ip=client_ip(), session=db.session, now=utc_now()
+            )
             db.session.commit()
-        return render_template("auth/check_email.html", email=normalize_email(form.email.data),
-                               purpose="reset")
+        return render_template(
+            "auth/check_email.html", email=normalize_email(form.email.data), purpose="reset"
+        )
     return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
 
 
@@ -265,15 +299,17 @@ def forgot_password():
 def reset_password(token: str):
     """Choose a new password from a mailed link (once, before it expires)."""
     try:
-        user = user_for_reset(db.session, current_app.secret_key, token,
-                              current_app.config["PASSWORD_RESET_MAX_AGE"])
+        user = user_for_reset(
+            db.session, current_app.secret_key, token, current_app.config["PASSWORD_RESET_MAX_AGE"]
+        )
     except TokenError as exc:
         return render_template("auth/link_invalid.html", message=str(exc)), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.reset_password(db.session, user, form.password.data, now=utc_now(),
-                                    ip=client_ip())
+            accounts.reset_password(
+                db.session, user, form.password.data, now=utc_now(), ip=client_ip()
+            )
         except AccountError as exc:
             db.session.rollback()
             form.password.errors.append(str(exc))

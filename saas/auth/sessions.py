@@ -59,8 +59,9 @@ def load_user(session_id: str) -> User | None:
 def unauthorized():
     """Browsers go to the login page (back here afterwards); JSON callers get a 401."""
     if wants_json():
-        return jsonify({"error": "Please log in", "message": "You need to log in to do that.",
-                        "status": 401}), 401
+        return jsonify(
+            {"error": "Please log in", "message": "You need to log in to do that.", "status": 401}
+        ), 401
     flash(login_manager.login_message, login_manager.login_message_category)
     target = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("auth.login", next=target) if target else url_for("auth.login"))
@@ -75,8 +76,9 @@ def start_session(user: User, remember: bool = False) -> None:
 
 def refresh_login(user: User) -> None:
     """Keep this device logged in after the password changed (other sessions end)."""
-    remember = bool(request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME",
-                                                                "remember_token")))
+    remember = bool(
+        request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    )
     start_session(user, remember=remember)
 
 

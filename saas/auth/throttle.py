@@ -22,8 +22,9 @@ ACCOUNT_SCOPE = "login-failures-account"
 def _item() -> RateLimitItemPerMinute:
     """LOGIN_MAX_FAILURES per LOGIN_WINDOW_MINUTES."""
     config = current_app.config
-    return RateLimitItemPerMinute(int(config.get("LOGIN_MAX_FAILURES", 5)),
-                                  int(config.get("LOGIN_WINDOW_MINUTES", 15)))
+    return RateLimitItemPerMinute(
+        int(config.get("LOGIN_MAX_FAILURES", 5)), int(config.get("LOGIN_WINDOW_MINUTES", 15))
+    )
 
 
 def _account_key(email: str) -> str:
@@ -41,8 +42,10 @@ def login_blocked(email: str) -> bool:
     if not _enabled():
         return False
     item, strategy = _item(), limiter.limiter
-    return not (strategy.test(item, IP_SCOPE, client_address())
-                and strategy.test(item, ACCOUNT_SCOPE, _account_key(email)))
+    return not (
+        strategy.test(item, IP_SCOPE, client_address())
+        and strategy.test(item, ACCOUNT_SCOPE, _account_key(email))
+    )
 
 
 def count_failure(email: str) -> None:

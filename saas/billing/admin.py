@@ -37,14 +37,23 @@ def admin_plans():
         if user is None:
             form.email.errors = [*form.email.errors, "There is no user with that e-mail."]
         else:
-            change = set_plan(db.session, user, form.plan.data, ctx.plans, datetime.now(UTC),
-                              admin=current_user, ip=request.remote_addr,
-                              base_url=ctx.base_url)
+            change = set_plan(
+                db.session,
+                user,
+                form.plan.data,
+                ctx.plans,
+                datetime.now(UTC),
+                admin=current_user,
+                ip=request.remote_addr,
+                base_url=ctx.base_url,
+            )
             db.session.commit()
             send_notices(current_app._get_current_object(), change.notices)
             paused = f"; {len(change.paused)} bot(s) paused" if change.paused else ""
-            flash(f"{user.email} is on the {ctx.plans[form.plan.data].name} plan now{paused}.",
-                  "success")
+            flash(
+                f"{user.email} is on the {ctx.plans[form.plan.data].name} plan now{paused}.",
+                "success",
+            )
             return redirect(url_for("billing.admin_plans"))
     users = db.session.scalars(
         select(User).where(User.plan != FREE).order_by(User.email).limit(LISTED_USERS)

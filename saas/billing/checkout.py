@@ -27,10 +27,26 @@ from saas.services.stripe_client import (
 )
 
 # Currencies Stripe counts in whole units (no cents).
-ZERO_DECIMAL_CURRENCIES = frozenset({
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-    "xaf", "xof", "xpf",
-})
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
 
 
 class BillingError(ValueError):
@@ -58,8 +74,9 @@ def _user_stamp(user: User) -> int:
     return int(user.created_at.timestamp()) if user.created_at else 0
 
 
-def ensure_customer(session: Session, user: User, ctx: BillingContext,
-                    gateway: StripeGateway) -> str:
+def ensure_customer(
+    session: Session, user: User, ctx: BillingContext, gateway: StripeGateway
+) -> str:
     """The user's Stripe customer id, created (once, idempotently) and stored when missing."""
     if user.stripe_customer_id:
         return user.stripe_customer_id
@@ -70,8 +87,9 @@ def ensure_customer(session: Session, user: User, ctx: BillingContext,
     return user.stripe_customer_id
 
 
-def checkout_params(user: User, customer: str, plan_key: str, interval: str, price_id: str,
-                    base_url: str) -> dict:
+def checkout_params(
+    user: User, customer: str, plan_key: str, interval: str, price_id: str, base_url: str
+) -> dict:
     """The Checkout Session we ask for: a subscription to one price, for this user."""
     return {
         "mode": "subscription",
@@ -85,8 +103,14 @@ def checkout_params(user: User, customer: str, plan_key: str, interval: str, pri
     }
 
 
-def start_checkout(session: Session, user: User, plan_key: str, interval: str,
-                   ctx: BillingContext, gateway: StripeGateway) -> str:
+def start_checkout(
+    session: Session,
+    user: User,
+    plan_key: str,
+    interval: str,
+    ctx: BillingContext,
+    gateway: StripeGateway,
+) -> str:
     """The URL of a Stripe Checkout page for this plan; the caller commits (the customer id)."""
     if not ctx.enabled:
         raise BillingError("Billing is not set up on this server; an administrator sets plans.")
@@ -97,14 +121,16 @@ def start_checkout(session: Session, user: User, plan_key: str, interval: str,
     # Locked: a double-click's second request waits and then asks Stripe the same question.
     user = lock_user(session, user.id) or user
     if user.stripe_subscription_id and user.plan_status in LIVE_STATUSES:
-        raise AlreadySubscribed("You already have a subscription: change or cancel it in the "
-                                "billing portal.")
+        raise AlreadySubscribed(
+            "You already have a subscription: change or cancel it in the billing portal."
+        )
     customer = ensure_customer(session, user, ctx, gateway)
     params = checkout_params(user, customer, plan.key, interval, price_id, ctx.base_url)
 
     def key() -> str:
-        return idempotency_key(ctx.namespace, "checkout", user.id, _user_stamp(user), price_id,
-                               user.checkout_nonce)
+        return idempotency_key(
+            ctx.namespace, "checkout", user.id, _user_stamp(user), price_id, user.checkout_nonce
+        )
 
     try:
         checkout = gateway.create_checkout_session(params, key=key())
@@ -124,8 +150,9 @@ def open_portal(user: User, ctx: BillingContext, gateway: StripeGateway) -> str:
         raise BillingError("Billing is not set up on this server.")
     if not user.stripe_customer_id:
         raise BillingError("You have no billing account yet: choose a plan first.")
-    portal = gateway.create_portal_session(customer=user.stripe_customer_id,
-                                           return_url=f"{ctx.base_url}/billing/")
+    portal = gateway.create_portal_session(
+        customer=user.stripe_customer_id, return_url=f"{ctx.base_url}/billing/"
+    )
     if not portal.get("url"):
         raise StripeUnavailable("Stripe did not return a portal page; try again.")
     return portal["url"]
@@ -137,8 +164,7 @@ def cancel_for_deleted_account(user: User, ctx: BillingContext) -> bool:
     Call it before deleting the user: afterwards nobody could cancel a subscription that would
     go on charging a card. StripeUnavailable means the deletion should wait.
     """
-    if not ctx.enabled or not user.stripe_subscription_id or \
-            user.plan_status not in LIVE_STATUSES:
+    if not ctx.enabled or not user.stripe_subscription_id or user.plan_status not in LIVE_STATUSES:
         return False
     with ctx.gateway() as gateway:
         try:
@@ -160,7 +186,8 @@ def invoice_row(invoice: dict) -> InvoiceRow:
     return InvoiceRow(
         number=str(invoice.get("number") or invoice.get("id") or ""),
         created=datetime.fromtimestamp(int(created), UTC) if created else None,
-        amount=amount.quantize(Decimal("0.01")) if currency not in ZERO_DECIMAL_CURRENCIES
+        amount=amount.quantize(Decimal("0.01"))
+        if currency not in ZERO_DECIMAL_CURRENCIES
         else amount,
         currency=currency.upper(),
         status=str(invoice.get("status") or ""),

@@ -37,8 +37,7 @@ def set_plan_command(email: str, plan: str) -> None:
     user = find_user(db.session, email)
     if user is None:
         raise click.UsageError(f"no user with the e-mail {email!r}")
-    change = set_plan(db.session, user, plan, ctx.plans, datetime.now(UTC),
-                      base_url=ctx.base_url)
+    change = set_plan(db.session, user, plan, ctx.plans, datetime.now(UTC), base_url=ctx.base_url)
     db.session.commit()
     send_notices(current_app._get_current_object(), change.notices)
     click.echo(f"{user.email}: plan {plan}, {len(change.paused)} bot(s) paused")

@@ -53,8 +53,13 @@ class EventResult:
 class _Run:
     """One event's handling: the session, the context, ``now`` and a lazily opened gateway."""
 
-    def __init__(self, session: Session, ctx: BillingContext, now: datetime,
-                 gateway_factory: Callable[[], StripeGateway]):
+    def __init__(
+        self,
+        session: Session,
+        ctx: BillingContext,
+        now: datetime,
+        gateway_factory: Callable[[], StripeGateway],
+    ):
         self.session, self.ctx, self.now = session, ctx, now
         self._factory = gateway_factory
         self._gateway: StripeGateway | None = None
@@ -72,24 +77,38 @@ class _Run:
         try:
             return self._gateway.retrieve_subscription(subscription_id)
         except MissingObject:
-            logger.warning("subscription %s is unknown to Stripe; using the event's copy",
-                           subscription_id)
+            logger.warning(
+                "subscription %s is unknown to Stripe; using the event's copy", subscription_id
+            )
             return snapshot
 
-    def apply(self, user: User, subscription_id: str | None, snapshot: dict | None = None,
-              invoice_url: str | None = None) -> PlanChange | None:
+    def apply(
+        self,
+        user: User,
+        subscription_id: str | None,
+        snapshot: dict | None = None,
+        invoice_url: str | None = None,
+    ) -> PlanChange | None:
         """Apply the current state of a subscription to the (locked) user."""
         if not subscription_id:
             return None
         subscription = self.subscription(subscription_id, snapshot)
         if subscription is None:
             return None
-        change = apply_subscription(self.session, user, subscription, self.ctx.plans, self.now,
-                                    grace_days=self.ctx.grace_days, base_url=self.ctx.base_url)
+        change = apply_subscription(
+            self.session,
+            user,
+            subscription,
+            self.ctx.plans,
+            self.now,
+            grace_days=self.ctx.grace_days,
+            base_url=self.ctx.base_url,
+        )
         self.notices.extend(change.notices)
         if change.grace_started:
-            self.notices.append(payment_failed_notice(user, self.ctx.plans, invoice_url,
-                                                      self.ctx.base_url))
+            self.notices.append(
+                payment_failed_notice(user, self.ctx.plans, invoice_url, self.ctx.base_url)
+            )
         return change
 
 
@@ -193,20 +212,30 @@ def _parts(event: dict) -> tuple[str, str, dict]:
     """(id, type, data.object) of an event; MalformedEvent when any is missing."""
     event_id, kind = event.get("id"), event.get("type")
     obj = (event.get("data") or {}).get("object")
-    if not isinstance(event_id, str) or not event_id or not isinstance(kind, str) or \
-            not isinstance(obj, dict):
+    if (
+        not isinstance(event_id, str)
+        or not event_id
+        or not isinstance(kind, str)
+        or not isinstance(obj, dict)
+    ):
         raise MalformedEvent("the event has no id, type or data.object")
     return event_id, kind, obj
 
 
 def _seen(session: Session, event_id: str) -> bool:
     """Whether this event id is already recorded (committed)."""
-    return session.scalar(select(StripeEvent.id).where(StripeEvent.event_id == event_id)) \
-        is not None
+    return (
+        session.scalar(select(StripeEvent.id).where(StripeEvent.event_id == event_id)) is not None
+    )
 
 
-def process_event(session: Session, event: dict, ctx: BillingContext, now: datetime,
-                  gateway_factory: Callable[[], StripeGateway] | None = None) -> EventResult:
+def process_event(
+    session: Session,
+    event: dict,
+    ctx: BillingContext,
+    now: datetime,
+    gateway_factory: Callable[[], StripeGateway] | None = None,
+) -> EventResult:
     """Record and apply one verified event, committing both together; duplicates do nothing."""
     event_id, kind, obj = _parts(event)
     if _seen(session, event_id):

@@ -25,7 +25,8 @@ class PlanForm(FlaskForm):
     """An administrator sets a user's plan by hand."""
 
     email = StringField(
-        "User's e-mail", validators=[DataRequired("Enter the user's e-mail."), valid_email],
+        "User's e-mail",
+        validators=[DataRequired("Enter the user's e-mail."), valid_email],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )
     plan = SelectField("Plan", choices=[])

@@ -50,13 +50,15 @@ def lapse_overdue_plan():
     if not current_user.is_authenticated or not overdue(current_user, _now()):
         return
     ctx = _ctx()
-    change = lapse_if_overdue(db.session, current_user, ctx.plans, _now(),
-                              base_url=ctx.base_url)
+    change = lapse_if_overdue(db.session, current_user, ctx.plans, _now(), base_url=ctx.base_url)
     db.session.commit()
     if change is not None:
         send_notices(current_app._get_current_object(), change.notices)
-        flash("Your payment could not be collected and the grace period has ended: your plan "
-              "is Free now.", "warning")
+        flash(
+            "Your payment could not be collected and the grace period has ended: your plan "
+            "is Free now.",
+            "warning",
+        )
 
 
 @bp.after_request
@@ -74,13 +76,24 @@ def allow_stripe_form_targets(response):
 def pricing():
     """Every plan with its limits and prices; logged-in users can buy one."""
     ctx = _ctx()
-    current = effective_plan(current_user, ctx.plans, _now()).key \
-        if current_user.is_authenticated else None
-    subscribed = current_user.is_authenticated and current != FREE and bool(
-        current_user.stripe_subscription_id)
-    return render_template("billing/pricing.html", plans=list(ctx.plans.values()),
-                           enabled=ctx.enabled, current=current, subscribed=subscribed,
-                           form=CheckoutForm())
+    current = (
+        effective_plan(current_user, ctx.plans, _now()).key
+        if current_user.is_authenticated
+        else None
+    )
+    subscribed = (
+        current_user.is_authenticated
+        and current != FREE
+        and bool(current_user.stripe_subscription_id)
+    )
+    return render_template(
+        "billing/pricing.html",
+        plans=list(ctx.plans.values()),
+        enabled=ctx.enabled,
+        current=current,
+        subscribed=subscribed,
+        form=CheckoutForm(),
+    )
 
 
 @bp.route("/")
@@ -92,8 +105,13 @@ def index():
     limits = limits_for(current_user, ctx.plans, now)
     chosen = ctx.plans.get((current_user.plan or FREE).lower())
     return render_template(
-        "billing/index.html", ctx=ctx, limits=limits, chosen=chosen, now=now,
-        invoices=recent_invoices(current_user, ctx), form=ActionForm(),
+        "billing/index.html",
+        ctx=ctx,
+        limits=limits,
+        chosen=chosen,
+        now=now,
+        invoices=recent_invoices(current_user, ctx),
+        form=ActionForm(),
     )
 
 
@@ -108,8 +126,9 @@ def checkout():
     ctx = _ctx()
     try:
         with ctx.gateway() as gateway:
-            url = start_checkout(db.session, current_user, form.plan.data, form.interval.data,
-                                 ctx, gateway)
+            url = start_checkout(
+                db.session, current_user, form.plan.data, form.interval.data, ctx, gateway
+            )
     except AlreadySubscribed as exc:
         db.session.rollback()
         flash(str(exc), "info")
@@ -119,8 +138,9 @@ def checkout():
         flash(str(exc), "error")
         return redirect(url_for("billing.pricing"))
     db.session.commit()
-    current_app.logger.info("checkout started by user %s for %s/%s", current_user.id,
-                            form.plan.data, form.interval.data)
+    current_app.logger.info(
+        "checkout started by user %s for %s/%s", current_user.id, form.plan.data, form.interval.data
+    )
     return redirect(url, code=303)
 
 
@@ -145,8 +165,9 @@ def portal():
 @login_required
 def success():
     """Back from Checkout: the plan changes when Stripe confirms the payment, not here."""
-    return render_template("billing/success.html",
-                           limits=limits_for(current_user, _ctx().plans, _now()))
+    return render_template(
+        "billing/success.html", limits=limits_for(current_user, _ctx().plans, _now())
+    )
 
 
 @bp.route("/cancel")

@@ -34,8 +34,9 @@ def webhook():
         abort(404)  # billing off: there is no endpoint to call
     payload = request.get_data(cache=False)
     try:
-        event = construct_event(payload, request.headers.get("Stripe-Signature"),
-                                ctx.webhook_secret)
+        event = construct_event(
+            payload, request.headers.get("Stripe-Signature"), ctx.webhook_secret
+        )
     except WebhookSignatureError as exc:
         logger.warning("stripe webhook refused from %s: %s", request.remote_addr, exc)
         return jsonify({"error": "invalid signature"}), 400
@@ -44,8 +45,10 @@ def webhook():
     except MalformedEvent as exc:
         return jsonify({"error": str(exc)}), 400
     except StripeUnavailable:
-        logger.warning("stripe event %s not applied (Stripe unreachable); it will be redelivered",
-                       event.get("id"))
+        logger.warning(
+            "stripe event %s not applied (Stripe unreachable); it will be redelivered",
+            event.get("id"),
+        )
         return jsonify({"error": "try again later"}), 503
     send_notices(current_app._get_current_object(), result.notices)
     return jsonify({"received": True, "status": result.status})

@@ -25,7 +25,8 @@ from strategies import DEFAULT_STRATEGY, STRATEGIES
 from strategies.base import BOOL, CHOICE
 
 EXCHANGE_CHOICES = [
-    SelectChoice("paper", "Paper (simulated)"), SelectChoice("bybit", "Bybit"),
+    SelectChoice("paper", "Paper (simulated)"),
+    SelectChoice("bybit", "Bybit"),
     SelectChoice("phemex", "Phemex"),
 ]
 SIDE_CHOICES = [SelectChoice("Long"), SelectChoice("Short")]
@@ -51,7 +52,8 @@ def _key_field(label: str, required: bool) -> PasswordField:
     """A key input that is never filled back in."""
     checks = [DataRequired()] if required else [Optional()]
     return PasswordField(
-        label, validators=[*checks, Length(max=MAX_KEY_LENGTH)],
+        label,
+        validators=[*checks, Length(max=MAX_KEY_LENGTH)],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
 
@@ -102,19 +104,23 @@ class PairFormBase(FlaskForm):
     """A trading pair; subclasses add one field per strategy parameter."""
 
     symbol = StringField(
-        "Symbol", validators=[DataRequired(), Length(max=32)],
+        "Symbol",
+        validators=[DataRequired(), Length(max=32)],
         render_kw={"placeholder": "BTCUSDT", "autocapitalize": "characters"},
     )
     side = SelectField("Side", choices=SIDE_CHOICES, default="Long")
     leverage = DecimalField(
-        "Leverage", places=None, default=10,
+        "Leverage",
+        places=None,
+        default=10,
         validators=[InputRequired(), NumberRange(min=1, max=MAX_LEVERAGE)],
     )
     ema_interval = SelectField("EMA interval", choices=EMA_CHOICES, coerce=int, default=1)
     automatic_mode = BooleanField("Automatic mode", default=True)
     is_active = BooleanField("Active", default=True)
     strategy = SelectField(
-        "Strategy", choices=[SelectChoice(name, name.capitalize()) for name in STRATEGIES],
+        "Strategy",
+        choices=[SelectChoice(name, name.capitalize()) for name in STRATEGIES],
         default=DEFAULT_STRATEGY,
     )
     submit = SubmitField("Save pair")
@@ -131,15 +137,20 @@ def _param_input(info):
     label = info.name.replace("_", " ").capitalize()
     if info.kind == BOOL:
         default = "yes" if info.default else "no"
-        choices = [SelectChoice("", f"Default ({default})"), SelectChoice("true", "yes"),
-                   SelectChoice("false", "no")]
+        choices = [
+            SelectChoice("", f"Default ({default})"),
+            SelectChoice("true", "yes"),
+            SelectChoice("false", "no"),
+        ]
         return SelectField(label, choices=choices, default="", description=info.help)
     if info.kind == CHOICE:
         choices = [SelectChoice("", f"Default ({info.default})")]
         choices += [SelectChoice(choice) for choice in info.choices]
         return SelectField(label, choices=choices, default="", description=info.help)
     return StringField(
-        label, default="", description=info.help,
+        label,
+        default="",
+        description=info.help,
         render_kw={"placeholder": f"default {info.default}", "inputmode": "decimal"},
     )
 

@@ -29,8 +29,10 @@ def key_ring() -> KeyRing:
         return KeyRing.from_string(current_app.config.get("ENCRYPTION_KEY"))
     except EncryptionKeyError:
         current_app.logger.error("ENCRYPTION_KEY is not set or malformed; keys are unusable")
-        raise BotError("The server cannot store API keys right now (its encryption key is not "
-                       "set up); tell the operator.") from None
+        raise BotError(
+            "The server cannot store API keys right now (its encryption key is not "
+            "set up); tell the operator."
+        ) from None
 
 
 def client_env() -> dict[str, str]:

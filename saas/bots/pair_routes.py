@@ -29,8 +29,14 @@ def _pair_form(strategy: str | None, **kwargs):
 def _pair_input(form, symbol: str, side: str) -> PairInput:
     """The service input of a validated pair form."""
     return PairInput(
-        symbol, side, form.leverage.data, form.ema_interval.data, form.automatic_mode.data,
-        form.is_active.data, form.strategy.data, form.param_values(),
+        symbol,
+        side,
+        form.leverage.data,
+        form.ema_interval.data,
+        form.automatic_mode.data,
+        form.is_active.data,
+        form.strategy.data,
+        form.param_values(),
     )
 
 
@@ -59,9 +65,13 @@ def pair_create(bot_id: int):
         if check is not None:
             try:
                 pairs_web.add_pair(
-                    db.session, current_user, bot.id,
+                    db.session,
+                    current_user,
+                    bot.id,
                     _pair_input(form, form.symbol.data, form.side.data),
-                    rules=check.rules, ip=client_ip(), plans=plan_table(),
+                    rules=check.rules,
+                    ip=client_ip(),
+                    plans=plan_table(),
                 )
                 db.session.commit()
             except BotError as exc:
@@ -69,11 +79,19 @@ def pair_create(bot_id: int):
             else:
                 if check.warning:
                     flash(check.warning, "warning")
-                flash("Pair added." + (" Start the bot when you are ready." if wizard else ""),
-                      "success")
+                flash(
+                    "Pair added." + (" Start the bot when you are ready." if wizard else ""),
+                    "success",
+                )
                 return redirect(url_for("bots.detail", bot_id=bot.id))
-    return render_template("bots/pair_form.html", bot=bot, form=form, pair=None, wizard=wizard,
-                           params=pairs_web.strategy_fields(form.strategy.data))
+    return render_template(
+        "bots/pair_form.html",
+        bot=bot,
+        form=form,
+        pair=None,
+        wizard=wizard,
+        params=pairs_web.strategy_fields(form.strategy.data),
+    )
 
 
 @bp.route("/<int:bot_id>/pairs/<int:pair_id>/edit", methods=["GET", "POST"])
@@ -91,9 +109,13 @@ def pair_edit(bot_id: int, pair_id: int):
         check = _instrument(bot, pair.symbol, form)
         try:
             pairs_web.update_pair(
-                db.session, current_user, bot.id, pair.id,
+                db.session,
+                current_user,
+                bot.id,
+                pair.id,
                 _pair_input(form, pair.symbol, pair.side),
-                rules=check.rules, ip=client_ip(),
+                rules=check.rules,
+                ip=client_ip(),
             )
             db.session.commit()
         except BotError as exc:
@@ -103,8 +125,14 @@ def pair_edit(bot_id: int, pair_id: int):
                 flash(check.warning, "warning")
             flash("Pair saved.", "success")
             return redirect(url_for("bots.detail", bot_id=bot.id))
-    return render_template("bots/pair_form.html", bot=bot, form=form, pair=pair, wizard=False,
-                           params=pairs_web.strategy_fields(form.strategy.data))
+    return render_template(
+        "bots/pair_form.html",
+        bot=bot,
+        form=form,
+        pair=pair,
+        wizard=False,
+        params=pairs_web.strategy_fields(form.strategy.data),
+    )
 
 
 @bp.route("/<int:bot_id>/pairs/<int:pair_id>/delete", methods=["GET", "POST"])

@@ -44,29 +44,42 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@limiter.shared_limit(key_check_limit, KEY_CHECK_SCOPE, key_func=limit_key,
-                      methods=["POST"], exempt_when=not_a_key_test)
+@limiter.shared_limit(
+    key_check_limit,
+    KEY_CHECK_SCOPE,
+    key_func=limit_key,
+    methods=["POST"],
+    exempt_when=not_a_key_test,
+)
 def create():
     """Step 1 of the wizard: name, exchange, testnet, keys; then on to the first pair."""
     form = BotForm()
     report = None
     if form.validate_on_submit():
         if form.test.data:
-            report = check_typed_keys(form.exchange.data, form.testnet.data,
-                                      form.api_key.data, form.api_secret.data)
+            report = check_typed_keys(
+                form.exchange.data, form.testnet.data, form.api_key.data, form.api_secret.data
+            )
         else:
             try:
                 ring = key_ring() if form.exchange.data != "paper" else None
-                data = NewBot(form.name.data, form.exchange.data, form.testnet.data,
-                              form.api_key.data or "", form.api_secret.data or "")
-                bot = bots_web.create_user_bot(db.session, current_user, data, ring=ring,
-                                               ip=client_ip(), plans=plan_table())
+                data = NewBot(
+                    form.name.data,
+                    form.exchange.data,
+                    form.testnet.data,
+                    form.api_key.data or "",
+                    form.api_secret.data or "",
+                )
+                bot = bots_web.create_user_bot(
+                    db.session, current_user, data, ring=ring, ip=client_ip(), plans=plan_table()
+                )
                 db.session.commit()
             except BotError as exc:
                 refuse(form, exc)
             else:
-                current_app.logger.info("bot %s (%s) created by user %s", bot.id, bot.exchange,
-                                        current_user.id)
+                current_app.logger.info(
+                    "bot %s (%s) created by user %s", bot.id, bot.exchange, current_user.id
+                )
                 flash(f"Bot {bot.name!r} created. Now add the pair it trades.", "success")
                 return redirect(url_for("bots.pair_create", bot_id=bot.id, wizard=1))
     return render_template("bots/create.html", form=form, report=report)
@@ -79,8 +92,9 @@ def check_keys():
     form = KeyCheckForm()
     if not form.validate_on_submit():
         return jsonify(ok=False, message="The form expired; reload the page."), 400
-    report = check_typed_keys(form.exchange.data, form.testnet.data, form.api_key.data,
-                              form.api_secret.data)
+    report = check_typed_keys(
+        form.exchange.data, form.testnet.data, form.api_key.data, form.api_secret.data
+    )
     return jsonify(ok=report.ok, message=report.message, note=report.note)
 
 
@@ -96,7 +110,11 @@ def detail(bot_id: int):
         except BotError as exc:
             flash(exc.message, "warning")
     return render_template(
-        "bots/detail.html", bot=bot, pairs=list(bot.pairs), activity=activity, hints=hints,
+        "bots/detail.html",
+        bot=bot,
+        pairs=list(bot.pairs),
+        activity=activity,
+        hints=hints,
         action=ActionForm(),
     )
 
@@ -109,8 +127,15 @@ def edit(bot_id: int):
     if form.validate_on_submit():
         data = BotSettings(form.name.data, form.testnet.data, form.run_interval_minutes.data)
         try:
-            bots_web.update_bot_settings(db.session, current_user, bot.id, data, now=now(),
-                                         ip=client_ip(), plans=plan_table())
+            bots_web.update_bot_settings(
+                db.session,
+                current_user,
+                bot.id,
+                data,
+                now=now(),
+                ip=client_ip(),
+                plans=plan_table(),
+            )
             db.session.commit()
         except BotError as exc:
             refuse(form, exc)
@@ -121,8 +146,13 @@ def edit(bot_id: int):
 
 
 @bp.route("/<int:bot_id>/keys", methods=["GET", "POST"])
-@limiter.shared_limit(key_check_limit, KEY_CHECK_SCOPE, key_func=limit_key,
-                      methods=["POST"], exempt_when=not_a_key_test)
+@limiter.shared_limit(
+    key_check_limit,
+    KEY_CHECK_SCOPE,
+    key_func=limit_key,
+    methods=["POST"],
+    exempt_when=not_a_key_test,
+)
 def keys(bot_id: int):
     """Replace a real-exchange bot's key and secret; the old ones are never shown."""
     bot = bots_web.owned_bot(db.session, current_user, bot_id)
@@ -133,18 +163,27 @@ def keys(bot_id: int):
     report = None
     if form.validate_on_submit():
         if form.test.data:
-            report = check_typed_keys(bot.exchange, bot.testnet, form.api_key.data,
-                                      form.api_secret.data)
+            report = check_typed_keys(
+                bot.exchange, bot.testnet, form.api_key.data, form.api_secret.data
+            )
         else:
             try:
-                bots_web.replace_bot_keys(db.session, current_user, bot.id, form.api_key.data,
-                                          form.api_secret.data, ring=key_ring(), ip=client_ip())
+                bots_web.replace_bot_keys(
+                    db.session,
+                    current_user,
+                    bot.id,
+                    form.api_key.data,
+                    form.api_secret.data,
+                    ring=key_ring(),
+                    ip=client_ip(),
+                )
                 db.session.commit()
             except BotError as exc:
                 refuse(form, exc)
             else:
-                current_app.logger.info("keys of bot %s replaced by user %s", bot.id,
-                                        current_user.id)
+                current_app.logger.info(
+                    "keys of bot %s replaced by user %s", bot.id, current_user.id
+                )
                 flash("New keys saved.", "success")
                 return redirect(url_for("bots.detail", bot_id=bot.id))
     try:
@@ -161,8 +200,9 @@ def test_connection(bot_id: int):
     bot = bots_web.owned_bot(db.session, current_user, bot_id)
     if ActionForm().validate_on_submit():
         try:
-            bot, key, secret = bots_web.stored_credentials(db.session, current_user, bot.id,
-                                                           key_ring())
+            bot, key, secret = bots_web.stored_credentials(
+                db.session, current_user, bot.id, key_ring()
+            )
             report_flash(check_typed_keys(bot.exchange, bot.testnet, key, secret))
         except BotError as exc:
             flash(exc.message, "error")

@@ -66,8 +66,11 @@ def plotly_css() -> str:
     end = source.find("};", start)
     rules = [_unquote(match.group(3)) for match in _INJECTED.finditer(source)]
     for selector, declarations in _PAIR.findall(source[start:end]):
-        full = (_unquote(selector).replace("X", ".js-plotly-plot .plotly")
-                .replace("Y", ".plotly-notifier"))
+        full = (
+            _unquote(selector)
+            .replace("X", ".js-plotly-plot .plotly")
+            .replace("Y", ".plotly-notifier")
+        )
         if full.startswith(","):
             full = " " + full
         rules.append(f"{full}{{{_unquote(declarations)}}}")

@@ -48,8 +48,9 @@ def backtest_settings() -> BacktestSettings:
     """The app's backtest settings (see docs/DASHBOARD.md for each name)."""
     return BacktestSettings(
         data_dir=Path(_setting("BACKTEST_DATA_DIR", ROOT / "instance" / "candles")),
-        report_dir=Path(_setting("BACKTEST_REPORT_DIR",
-                                 Path(current_app.instance_path) / "backtests")),
+        report_dir=Path(
+            _setting("BACKTEST_REPORT_DIR", Path(current_app.instance_path) / "backtests")
+        ),
         workers=int(_setting("BACKTEST_WORKERS", 1)),
         max_queued=int(_setting("BACKTEST_MAX_QUEUED", 3)),
         max_days=int(_setting("BACKTEST_MAX_DAYS", 366)),
@@ -94,10 +95,15 @@ def _request_of(form: BacktestForm) -> BacktestRequest:
     """The service request of a validated form (the pair owner-scoped again)."""
     pair_id = owned_pair(form.pair_id.data).id if form.pair_id.data else None
     return BacktestRequest(
-        symbol=form.symbol.data, side=form.side.data, start=form.start.data,
-        end=form.end.data, strategy=form.strategy.data,
-        params=service.parse_params(form.params.data), balance=form.balance.data,
-        leverage=form.leverage.data, interval_minutes=form.interval_minutes.data,
+        symbol=form.symbol.data,
+        side=form.side.data,
+        start=form.start.data,
+        end=form.end.data,
+        strategy=form.strategy.data,
+        params=service.parse_params(form.params.data),
+        balance=form.balance.data,
+        leverage=form.leverage.data,
+        interval_minutes=form.interval_minutes.data,
         ema_interval=int(form.ema_interval.data) if form.ema_interval.data else None,
         pair_id=pair_id,
     )
@@ -113,8 +119,9 @@ def backtests():
         pair = _prefill(form, settings)
     elif form.validate_on_submit():
         try:
-            job = service.submit_backtest(db.session, current_user, _request_of(form),
-                                          now=now(), settings=settings)
+            job = service.submit_backtest(
+                db.session, current_user, _request_of(form), now=now(), settings=settings
+            )
             db.session.commit()
         except BacktestError as exc:
             db.session.rollback()
@@ -128,7 +135,9 @@ def backtests():
             flash("Backtest queued; this page follows it.", "success")
             return redirect(url_for("dashboard.backtest", backtest_id=job.id))
     return render_template(
-        "dashboard/backtests.html", form=form, pair=pair,
+        "dashboard/backtests.html",
+        form=form,
+        pair=pair,
         jobs=service.list_backtests(db.session, current_user),
         symbols=candle_files.symbols(settings.data_dir),
     ), (400 if form.errors or form.form_errors else 200)
@@ -145,10 +154,14 @@ def _owned_job(backtest_id: int) -> Backtest:
 def _status(job: Backtest) -> dict:
     """What the progress area polls for."""
     return {
-        "id": job.id, "status": job.status, "progress": job.progress,
-        "message": job.message, "finished": job.finished,
+        "id": job.id,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "finished": job.finished,
         "report_url": url_for("dashboard.backtest_report", backtest_id=job.id)
-        if job.status == service.BACKTEST_DONE else None,
+        if job.status == service.BACKTEST_DONE
+        else None,
     }
 
 
@@ -169,8 +182,7 @@ def backtest(backtest_id: int):
     """A backtest: its parameters, its progress, then its metrics and report."""
     job = _owned_job(backtest_id)
     lines = _metric_lines(job.metrics) if job.status == service.BACKTEST_DONE else []
-    return render_template("dashboard/backtest.html", job=job, lines=lines,
-                           status=_status(job))
+    return render_template("dashboard/backtest.html", job=job, lines=lines, status=_status(job))
 
 
 @bp.route("/backtests/<int:backtest_id>/status.json")
@@ -185,8 +197,12 @@ def backtest_report(backtest_id: int):
     job = Backtest.get_owned_or_404(backtest_id, current_user, db.session)
     path = service.report_path(backtest_settings(), job.id)
     if job.status != service.BACKTEST_DONE or not path.is_file():
-        return render_template("errors/error.html", code=404, title="Not ready",
-                               message="This backtest has no report (yet)."), 404
+        return render_template(
+            "errors/error.html",
+            code=404,
+            title="Not ready",
+            message="This backtest has no report (yet).",
+        ), 404
     response = send_file(path, mimetype="text/html", max_age=0)
     response.headers["Content-Security-Policy"] = REPORT_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"

@@ -97,12 +97,17 @@ def _rank(f: CandleFile, interval_minutes: int, warm_ms: int) -> tuple:
     """Sort key: perpetual before spot, warm-up included, then the coarsest interval that still
     fits the decision cadence (fewer rows to read), then the finest."""
     fits = f.interval_minutes <= interval_minutes
-    return (f.market != "PERP", f.first_ms > warm_ms, not fits,
-            -f.interval_minutes if fits else f.interval_minutes)
+    return (
+        f.market != "PERP",
+        f.first_ms > warm_ms,
+        not fits,
+        -f.interval_minutes if fits else f.interval_minutes,
+    )
 
 
-def find_file(data_dir: Path, symbol: str, interval_minutes: int, start: datetime,
-              end: datetime) -> CandleFile | None:
+def find_file(
+    data_dir: Path, symbol: str, interval_minutes: int, start: datetime, end: datetime
+) -> CandleFile | None:
     """The best file covering the period (with warm-up when one has it), or None."""
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     warm_ms = int((start - WARMUP).timestamp() * 1000)
@@ -121,16 +126,18 @@ def _client(exchange: str, env: dict):
     return PhemexClient("", "", testnet=False, base_url=env.get("PHEMEX_BASE_URL") or None)
 
 
-def download_file(settings, symbol: str, interval_minutes: int, start: datetime,
-                  end: datetime) -> Path:
+def download_file(
+    settings, symbol: str, interval_minutes: int, start: datetime, end: datetime
+) -> Path:
     """Download [start - warm-up, end) into the folder under a name the catalogue reads."""
     from clients.download import PAGE_CANDLES, download  # noqa: PLC0415
 
     exchange = settings.download_exchange
     minutes = interval_minutes if interval_minutes in DOWNLOAD_LABELS else 5
     begin = start - WARMUP
-    name = (f"{symbol}-PERP-{DOWNLOAD_LABELS[minutes]}-{begin:%Y-%m-%d}_{end:%Y-%m-%d}"
-            f"-{exchange}.csv")
+    name = (
+        f"{symbol}-PERP-{DOWNLOAD_LABELS[minutes]}-{begin:%Y-%m-%d}_{end:%Y-%m-%d}-{exchange}.csv"
+    )
     target = Path(settings.data_dir) / name
     partial = target.with_suffix(".part")
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -147,8 +154,14 @@ def download_file(settings, symbol: str, interval_minutes: int, start: datetime,
     return target
 
 
-def candles_for(settings, symbol: str, interval_minutes: int, start: datetime, end: datetime,
-                say: Callable[[str], None]) -> CandleFile:
+def candles_for(
+    settings,
+    symbol: str,
+    interval_minutes: int,
+    start: datetime,
+    end: datetime,
+    say: Callable[[str], None],
+) -> CandleFile:
     """A file covering the period: from the folder, else downloaded when allowed."""
     data_dir = Path(settings.data_dir)
     found = find_file(data_dir, symbol, interval_minutes, start, end)
@@ -163,14 +176,23 @@ def candles_for(settings, symbol: str, interval_minutes: int, start: datetime, e
         found = find_file(data_dir, symbol, interval_minutes, start, end)
         if found is not None:
             return found
-        raise CandleError(f"The exchange had no {symbol} candles for all of "
-                          f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (downloaded {path.name}).")
+        raise CandleError(
+            f"The exchange had no {symbol} candles for all of "
+            f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (downloaded {path.name})."
+        )
     have = [f for f in catalogue(data_dir) if f.symbol == symbol]
     spans = ", ".join(
         f"{datetime.fromtimestamp(f.first_ms / 1000, UTC):%Y-%m-%d} to "
-        f"{datetime.fromtimestamp(f.last_ms / 1000, UTC):%Y-%m-%d}" for f in have
+        f"{datetime.fromtimestamp(f.last_ms / 1000, UTC):%Y-%m-%d}"
+        for f in have
     )
-    known = f"; there are candles for {spans}" if spans else (
-        f"; there are no {symbol} candles at all" if symbols(data_dir) else
-        "; the candle folder is empty")
+    known = (
+        f"; there are candles for {spans}"
+        if spans
+        else (
+            f"; there are no {symbol} candles at all"
+            if symbols(data_dir)
+            else "; the candle folder is empty"
+        )
+    )
     raise CandleError(f"No {symbol} candles cover {start:%Y-%m-%d} to {end:%Y-%m-%d}{known}.")

@@ -105,8 +105,10 @@ def when(value) -> str:
 # Per-row helpers are filters, not macros: a page of trades calls them hundreds of times and a
 # Jinja macro call costs several times a Python call.
 RISK_TITLES = {
-    "danger": "under 1.5: close to liquidation", "warning": "under 2: the bot adds to defend it",
-    "ok": "healthy", "unknown": "not reported",
+    "danger": "under 1.5: close to liquidation",
+    "warning": "under 2: the bot adds to defend it",
+    "ok": "healthy",
+    "unknown": "not reported",
 }
 
 
@@ -133,4 +135,5 @@ def level_tag(value, risk: str) -> Markup:
     """A margin level coloured by its risk class."""
     shown = qty(value) if value is not None else "\u2014"
     return Markup('<span class="dash-risk dash-risk-{}" title="{}">{}</span>').format(
-        risk, RISK_TITLES.get(risk, ""), escape(shown))
+        risk, RISK_TITLES.get(risk, ""), escape(shown)
+    )

@@ -75,19 +75,48 @@ def _stats_scope(query, user, bot_id: int | None):
 def daily_figures(session: Session, user, bot_id: int | None = None) -> list[DayFigures]:
     """Every day of the user's bots (or one bot), oldest first: one GROUP BY over the rows."""
     s = BotDailyStat
-    query = _stats_scope(
-        select(
-            s.day, func.sum(s.balance), func.sum(s.unrealised_pnl), func.sum(s.realised_pnl),
-            func.sum(s.fees), func.sum(s.trades), func.sum(s.closes), func.sum(s.wins),
-            func.sum(s.losses),
-        ),
-        user, bot_id,
-    ).group_by(s.day).order_by(s.day)
+    query = (
+        _stats_scope(
+            select(
+                s.day,
+                func.sum(s.balance),
+                func.sum(s.unrealised_pnl),
+                func.sum(s.realised_pnl),
+                func.sum(s.fees),
+                func.sum(s.trades),
+                func.sum(s.closes),
+                func.sum(s.wins),
+                func.sum(s.losses),
+            ),
+            user,
+            bot_id,
+        )
+        .group_by(s.day)
+        .order_by(s.day)
+    )
     return [
-        DayFigures(as_day(day), balance, unrealised or ZERO, realised or ZERO, fees or ZERO,
-                   int(trades or 0), int(closes or 0), int(wins or 0), int(losses or 0))
-        for day, balance, unrealised, realised, fees, trades, closes, wins, losses
-        in session.execute(query)
+        DayFigures(
+            as_day(day),
+            balance,
+            unrealised or ZERO,
+            realised or ZERO,
+            fees or ZERO,
+            int(trades or 0),
+            int(closes or 0),
+            int(wins or 0),
+            int(losses or 0),
+        )
+        for (
+            day,
+            balance,
+            unrealised,
+            realised,
+            fees,
+            trades,
+            closes,
+            wins,
+            losses,
+        ) in session.execute(query)
     ]
 
 
@@ -158,8 +187,12 @@ def open_positions(session: Session, user, bot_id: int | None = None) -> list[Op
     s = BotDailyStat
     # One index probe per bot ((bot_id, day) backwards), not a scan of every daily row.
     newest = (
-        select(s.positions).where(s.bot_id == Bot.id).order_by(s.day.desc()).limit(1)
-        .correlate(Bot).scalar_subquery()
+        select(s.positions)
+        .where(s.bot_id == Bot.id)
+        .order_by(s.day.desc())
+        .limit(1)
+        .correlate(Bot)
+        .scalar_subquery()
     )
     query = select(Bot.id, Bot.name, newest).where(Bot.user_id == user_id_of(user))
     if bot_id is not None:
@@ -168,14 +201,24 @@ def open_positions(session: Session, user, bot_id: int | None = None) -> list[Op
     for bid, name, positions in session.execute(query):
         for item in (positions or {}).values():
             level = item.get("margin_level")
-            found.append(OpenPosition(
-                bid, name, item.get("pair_id"), item["symbol"], item["side"],
-                Decimal(item["size"]), Decimal(item["margin"]), Decimal(item["upnl"]),
-                None if level is None else Decimal(level), Decimal(item["price"]),
-                datetime.fromisoformat(item["time"]),
-            ))
-    return sorted(found, key=lambda p: (p.margin_level is None, p.margin_level or ZERO,
-                                        p.bot_name, p.symbol))
+            found.append(
+                OpenPosition(
+                    bid,
+                    name,
+                    item.get("pair_id"),
+                    item["symbol"],
+                    item["side"],
+                    Decimal(item["size"]),
+                    Decimal(item["margin"]),
+                    Decimal(item["upnl"]),
+                    None if level is None else Decimal(level),
+                    Decimal(item["price"]),
+                    datetime.fromisoformat(item["time"]),
+                )
+            )
+    return sorted(
+        found, key=lambda p: (p.margin_level is None, p.margin_level or ZERO, p.bot_name, p.symbol)
+    )
 
 
 @dataclass(frozen=True)
@@ -191,15 +234,29 @@ class Breakdown:
 def bot_breakdown(session: Session, user) -> list[Breakdown]:
     """Per bot, from the daily rows: trades, wins, realised PnL and fees."""
     s = BotDailyStat
-    query = _stats_scope(
-        select(s.bot_id, Bot.name, func.sum(s.trades), func.sum(s.closes), func.sum(s.wins),
-               func.sum(s.losses), func.sum(s.realised_pnl), func.sum(s.fees),
-               func.sum(s.volume)),
-        user, None,
-    ).group_by(s.bot_id, Bot.name).order_by(Bot.name)
+    query = (
+        _stats_scope(
+            select(
+                s.bot_id,
+                Bot.name,
+                func.sum(s.trades),
+                func.sum(s.closes),
+                func.sum(s.wins),
+                func.sum(s.losses),
+                func.sum(s.realised_pnl),
+                func.sum(s.fees),
+                func.sum(s.volume),
+            ),
+            user,
+            None,
+        )
+        .group_by(s.bot_id, Bot.name)
+        .order_by(Bot.name)
+    )
     return [
-        Breakdown((bid,), name, Totals(int(n), int(c), int(w), int(lo), r or ZERO, f or ZERO),
-                  v or ZERO)
+        Breakdown(
+            (bid,), name, Totals(int(n), int(c), int(w), int(lo), r or ZERO, f or ZERO), v or ZERO
+        )
         for bid, name, n, c, w, lo, r, f, v in session.execute(query)
     ]
 
@@ -209,10 +266,14 @@ def symbol_breakdown(session: Session, user, bot_id: int | None = None) -> list[
     closing = Trade.action.in_(CLOSING_ACTIONS)
     query = (
         select(
-            Trade.symbol, Trade.side, func.count(), func.sum(case((closing, 1), else_=0)),
+            Trade.symbol,
+            Trade.side,
+            func.count(),
+            func.sum(case((closing, 1), else_=0)),
             func.sum(case((and_(closing, Trade.pnl > 0), 1), else_=0)),
             func.sum(case((and_(closing, Trade.pnl < 0), 1), else_=0)),
-            func.sum(Trade.pnl), func.sum(Trade.fee),
+            func.sum(Trade.pnl),
+            func.sum(Trade.fee),
             func.sum(type_coerce(Trade.qty * Trade.price, Money)),
         )
         .join(Bot, Bot.id == Trade.bot_id)
@@ -223,8 +284,12 @@ def symbol_breakdown(session: Session, user, bot_id: int | None = None) -> list[
     if bot_id is not None:
         query = query.where(Trade.bot_id == bot_id)
     return [
-        Breakdown((symbol, side), f"{symbol} {side}",
-                  Totals(int(n), int(c), int(w), int(lo), r or ZERO, f or ZERO), v or ZERO)
+        Breakdown(
+            (symbol, side),
+            f"{symbol} {side}",
+            Totals(int(n), int(c), int(w), int(lo), r or ZERO, f or ZERO),
+            v or ZERO,
+        )
         for symbol, side, n, c, w, lo, r, f, v in session.execute(query)
     ]
 
@@ -232,8 +297,14 @@ def symbol_breakdown(session: Session, user, bot_id: int | None = None) -> list[
 def fill_series(session: Session, user, bot_id: int, limit: int = 5000) -> list:
     """The bot's newest fills (oldest first): time, pair, position margin and margin level."""
     query = (
-        select(Trade.time, Trade.symbol, Trade.side, Trade.position_value, Trade.margin_level,
-               Trade.position_size)
+        select(
+            Trade.time,
+            Trade.symbol,
+            Trade.side,
+            Trade.position_value,
+            Trade.margin_level,
+            Trade.position_size,
+        )
         .join(Bot, Bot.id == Trade.bot_id)
         .where(Bot.user_id == user_id_of(user), Trade.bot_id == bot_id)
         .order_by(Trade.time.desc(), Trade.id.desc())

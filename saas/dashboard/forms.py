@@ -24,25 +24,45 @@ def _minutes(value: int) -> str:
 class BacktestForm(FlaskForm):
     """What to replay, over which days, with which settings."""
 
-    symbol = StringField("Symbol", validators=[DataRequired(), Length(max=32)],
-                         description="A perpetual contract, like BTCUSDT.")
+    symbol = StringField(
+        "Symbol",
+        validators=[DataRequired(), Length(max=32)],
+        description="A perpetual contract, like BTCUSDT.",
+    )
     side = SelectField("Side", choices=[SelectChoice("Long"), SelectChoice("Short")])
     start = DateField("From (UTC)", validators=[InputRequired()])
     end = DateField("To (UTC, not included)", validators=[InputRequired()])
-    balance = DecimalField("Starting balance (USDT)", default=1000, places=None,
-                           validators=[InputRequired(), NumberRange(min=1)])
-    leverage = DecimalField("Leverage", default=10, places=None,
-                            validators=[InputRequired(), NumberRange(min=1, max=MAX_LEVERAGE)])
-    interval_minutes = SelectField("Decide every", coerce=int, default=5,
-                                   choices=[SelectChoice(m, _minutes(m)) for m in INTERVALS])
+    balance = DecimalField(
+        "Starting balance (USDT)",
+        default=1000,
+        places=None,
+        validators=[InputRequired(), NumberRange(min=1)],
+    )
+    leverage = DecimalField(
+        "Leverage",
+        default=10,
+        places=None,
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_LEVERAGE)],
+    )
+    interval_minutes = SelectField(
+        "Decide every",
+        coerce=int,
+        default=5,
+        choices=[SelectChoice(m, _minutes(m)) for m in INTERVALS],
+    )
     ema_interval = SelectField(
-        "EMA50/EMA200 candles", default="", validators=[Optional()],
+        "EMA50/EMA200 candles",
+        default="",
+        validators=[Optional()],
         choices=[SelectChoice("", "the data's interval")]
         + [SelectChoice(str(m), _minutes(m)) for m in ALLOWED_EMA_INTERVALS if m <= 1440],
     )
-    strategy = SelectField("Strategy", default=DEFAULT_STRATEGY,
-                           choices=[SelectChoice(name) for name in STRATEGIES])
-    params = TextAreaField("Strategy parameters (JSON)", default="{}",
-                           description='Only what differs from the defaults, e.g. '
-                                       '{"profit_pnl": 0.05}.')
+    strategy = SelectField(
+        "Strategy", default=DEFAULT_STRATEGY, choices=[SelectChoice(name) for name in STRATEGIES]
+    )
+    params = TextAreaField(
+        "Strategy parameters (JSON)",
+        default="{}",
+        description='Only what differs from the defaults, e.g. {"profit_pnl": 0.05}.',
+    )
     pair_id = HiddenField()

@@ -130,13 +130,15 @@ class Ladder:
 
 def current_fills(session: Session, user, pair: TradingPair) -> list:
     """The pair's fills since it was last flat, oldest first (the newest MAX_FILLS)."""
-    scoped = select(Trade).join(Bot, Bot.id == Trade.bot_id).where(
-        Bot.user_id == user_id_of(user), Trade.pair_id == pair.id
+    scoped = (
+        select(Trade)
+        .join(Bot, Bot.id == Trade.bot_id)
+        .where(Bot.user_id == user_id_of(user), Trade.pair_id == pair.id)
     )
     flat = session.scalar(
-        select(func.max(Trade.time)).join(Bot, Bot.id == Trade.bot_id).where(
-            Bot.user_id == user_id_of(user), Trade.pair_id == pair.id, Trade.position_size <= 0
-        )
+        select(func.max(Trade.time))
+        .join(Bot, Bot.id == Trade.bot_id)
+        .where(Bot.user_id == user_id_of(user), Trade.pair_id == pair.id, Trade.position_size <= 0)
     )
     if flat is not None:
         scoped = scoped.where(Trade.time > flat)
@@ -170,14 +172,22 @@ def build_ladder(session: Session, user, pair: TradingPair) -> Ladder | None:
     critical = Decimal(params.get("critical_margin_level", Decimal(2)))
     dip_price = roe_price(pair.side, size, entry, margin, dip)
     return Ladder(
-        pair=pair, rungs=rungs, size=size, entry=entry, margin=margin,
-        balance=last.balance_after, leverage=pair.leverage, maint_rate=mmr,
-        maint_rate_implied=implied is not None, reference=last.price,
+        pair=pair,
+        rungs=rungs,
+        size=size,
+        entry=entry,
+        margin=margin,
+        balance=last.balance_after,
+        leverage=pair.leverage,
+        maint_rate=mmr,
+        maint_rate_implied=implied is not None,
+        reference=last.price,
         liquidation=liquidation_price(pair.side, size, entry, margin, mmr),
         dip_add=dip_price,
         # The add rule's size (spec 3.3: margin x leverage x -ROE / price), before rounding.
         dip_add_qty=(margin * pair.leverage * -dip / dip_price).quantize(QTY_PLACES)
-        if dip_price else ZERO,
+        if dip_price
+        else ZERO,
         dip_roe=dip,
         forced_add=margin_level_price(pair.side, size, entry, margin, mmr, critical),
         critical_level=critical,
@@ -202,8 +212,14 @@ def ladder_json(ladder: Ladder | None) -> dict:
         "side": ladder.pair.side,
         "symbol": ladder.pair.symbol,
         "fills": [
-            {"time": r.time.isoformat(), "action": r.action, "price": float(r.price),
-             "qty": float(r.qty), "size": float(r.size), "entry": float(r.entry)}
+            {
+                "time": r.time.isoformat(),
+                "action": r.action,
+                "price": float(r.price),
+                "qty": float(r.qty),
+                "size": float(r.size),
+                "entry": float(r.entry),
+            }
             for r in ladder.rungs
         ],
         "levels": [

@@ -52,8 +52,10 @@ class BotPanel:
 def last_run(session: Session, user, bot_id: int) -> BotRun | None:
     """The bot's newest run."""
     return session.scalars(
-        BotRun.owned_by(user).where(BotRun.bot_id == bot_id)
-        .order_by(BotRun.started_at.desc(), BotRun.id.desc()).limit(1)
+        BotRun.owned_by(user)
+        .where(BotRun.bot_id == bot_id)
+        .order_by(BotRun.started_at.desc(), BotRun.id.desc())
+        .limit(1)
     ).first()
 
 
@@ -98,17 +100,22 @@ def status_json(bot: Bot, run: BotRun | None) -> dict:
 def run_log(session: Session, user, bot_id: int) -> tuple[list[BotRun], list[BotLog]]:
     """The bot's newest runs and log lines."""
     runs = session.scalars(
-        BotRun.owned_by(user).where(BotRun.bot_id == bot_id)
-        .order_by(BotRun.started_at.desc(), BotRun.id.desc()).limit(RECENT_RUNS)
+        BotRun.owned_by(user)
+        .where(BotRun.bot_id == bot_id)
+        .order_by(BotRun.started_at.desc(), BotRun.id.desc())
+        .limit(RECENT_RUNS)
     ).all()
     logs = session.scalars(
-        BotLog.owned_by(user).where(BotLog.bot_id == bot_id)
-        .order_by(BotLog.created_at.desc(), BotLog.id.desc()).limit(RECENT_LOGS)
+        BotLog.owned_by(user)
+        .where(BotLog.bot_id == bot_id)
+        .order_by(BotLog.created_at.desc(), BotLog.id.desc())
+        .limit(RECENT_LOGS)
     ).all()
     return list(runs), list(logs)
 
 
 # -- overview ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Alert:
@@ -151,10 +158,14 @@ class Overview:
 
 def user_bots(session: Session, user) -> list[Bot]:
     """The user's bots with their pairs, by name."""
-    return list(session.scalars(
-        select(Bot).where(Bot.user_id == user_id_of(user))
-        .options(selectinload(Bot.pairs), lazyload(Bot.user)).order_by(Bot.name)
-    ))
+    return list(
+        session.scalars(
+            select(Bot)
+            .where(Bot.user_id == user_id_of(user))
+            .options(selectinload(Bot.pairs), lazyload(Bot.user))
+            .order_by(Bot.name)
+        )
+    )
 
 
 def bot_choices(session: Session, user) -> list:
@@ -177,18 +188,26 @@ def alerts_for(bots: list[Bot], positions: list[OpenPosition]) -> list[Alert]:
     for position in positions:
         if position.risk == "danger":
             warned.add((position.bot_id, position.symbol, position.side))
-            found.append(Alert(
-                "warning", next(b for b in bots if b.id == position.bot_id),
-                f"margin level {position.margin_level} on {position.symbol} {position.side} "
-                "(under 1.5)",
-            ))
+            found.append(
+                Alert(
+                    "warning",
+                    next(b for b in bots if b.id == position.bot_id),
+                    f"margin level {position.margin_level} on {position.symbol} {position.side} "
+                    "(under 1.5)",
+                )
+            )
     for bot in bots:
         for pair in bot.pairs:
             if MARGIN_WARNING in (pair.alert_keys or []) and (
                 (bot.id, pair.symbol, pair.side) not in warned
             ):
-                found.append(Alert("warning", bot, f"margin warning on {pair.symbol} {pair.side} "
-                                                   "at its last run"))
+                found.append(
+                    Alert(
+                        "warning",
+                        bot,
+                        f"margin warning on {pair.symbol} {pair.side} at its last run",
+                    )
+                )
     return found
 
 
@@ -197,12 +216,16 @@ def overview(session: Session, user, today: date) -> Overview:
     bots = user_bots(session, user)
     positions = figures.open_positions(session, user)
     return Overview(
-        days=figures.daily_figures(session, user), today=today, bots=bots,
-        positions=positions, alerts=alerts_for(bots, positions),
+        days=figures.daily_figures(session, user),
+        today=today,
+        bots=bots,
+        positions=positions,
+        alerts=alerts_for(bots, positions),
     )
 
 
 # -- chart data --------------------------------------------------------------------------------
+
 
 def _f(value) -> float | None:
     return None if value is None else float(value)

@@ -30,10 +30,12 @@ def dashboard_helpers():
     def dashboard_panel(bot):
         return panels.bot_panel(db.session, current_user, bot)
 
-    return {"dashboard_panel": dashboard_panel, "plotly_version": plotly_version(),
-            "plotly_style_guards": plotly_style_guards(),
-            "dashboard_poll_seconds": current_app.config.get("DASHBOARD_POLL_SECONDS",
-                                                             POLL_SECONDS)}
+    return {
+        "dashboard_panel": dashboard_panel,
+        "plotly_version": plotly_version(),
+        "plotly_style_guards": plotly_style_guards(),
+        "dashboard_poll_seconds": current_app.config.get("DASHBOARD_POLL_SECONDS", POLL_SECONDS),
+    }
 
 
 @bp.route("/")
@@ -53,16 +55,21 @@ def overview_data():
     fresh()
     days = figures.daily_figures(db.session, current_user)
     overall = figures.totals(days)
-    return private_json({
-        **panels.days_json(days),
-        "totals": {
-            "trades": overall.trades, "closes": overall.closes, "wins": overall.wins,
-            "realised": str(overall.realised), "fees": str(overall.fees),
-            "net": str(overall.net),
-            "win_rate": None if overall.win_rate is None else str(overall.win_rate),
-        },
-        "generated_at": panels.iso_now(),
-    })
+    return private_json(
+        {
+            **panels.days_json(days),
+            "totals": {
+                "trades": overall.trades,
+                "closes": overall.closes,
+                "wins": overall.wins,
+                "realised": str(overall.realised),
+                "fees": str(overall.fees),
+                "net": str(overall.net),
+                "win_rate": None if overall.win_rate is None else str(overall.win_rate),
+            },
+            "generated_at": panels.iso_now(),
+        }
+    )
 
 
 @bp.route("/bots/<int:bot_id>")
@@ -73,8 +80,9 @@ def bot(bot_id: int):
     panel = panels.bot_panel(db.session, current_user, found)
     runs, logs = panels.run_log(db.session, current_user, found.id)
     trades = trade_history.recent_trades(db.session, current_user, BOT_TRADES, found.id)
-    return render_template("dashboard/bot.html", bot=found, panel=panel, runs=runs, logs=logs,
-                           trades=trades)
+    return render_template(
+        "dashboard/bot.html", bot=found, panel=panel, runs=runs, logs=logs, trades=trades
+    )
 
 
 @bp.route("/bots/<int:bot_id>/status.json")
@@ -110,8 +118,9 @@ def trades():
     fresh(chosen.bot_id)
     page = trade_history.trade_page(db.session, current_user, chosen)
     bots = panels.bot_choices(db.session, current_user)
-    return render_template("dashboard/trades.html", page=page, bots=bots, error=error,
-                           chosen=chosen), (400 if error else 200)
+    return render_template(
+        "dashboard/trades.html", page=page, bots=bots, error=error, chosen=chosen
+    ), (400 if error else 200)
 
 
 @bp.route("/trades.csv")
@@ -122,10 +131,14 @@ def trades_csv():
         return Response(error + "\n", status=400, mimetype="text/plain")
     rows = trade_history.csv_rows(db.engine, current_user.id, chosen)
     name = trade_history.csv_filename(chosen, now().date())
-    return Response(rows, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "Cache-Control": "no-store",
-    })
+    return Response(
+        rows,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _analytics_bot():
@@ -159,21 +172,24 @@ def analytics_data():
     fresh(bot_id)
     days = figures.daily_figures(db.session, current_user, bot_id)
     symbols = figures.symbol_breakdown(db.session, current_user, bot_id)
-    return private_json({
-        **panels.days_json(days),
-        "symbols": [
-            {"label": b.label, "net": float(b.totals.net), "trades": b.totals.trades}
-            for b in symbols
-        ],
-    })
+    return private_json(
+        {
+            **panels.days_json(days),
+            "symbols": [
+                {"label": b.label, "net": float(b.totals.net), "trades": b.totals.trades}
+                for b in symbols
+            ],
+        }
+    )
 
 
 @bp.route("/pairs/<int:pair_id>/ladder")
 def ladder(pair_id: int):
     """An open position's fills, average entry, next add and estimated liquidation."""
     pair = owned_pair(pair_id)
-    return render_template("dashboard/ladder.html", pair=pair,
-                           ladder=build_ladder(db.session, current_user, pair))
+    return render_template(
+        "dashboard/ladder.html", pair=pair, ladder=build_ladder(db.session, current_user, pair)
+    )
 
 
 @bp.route("/pairs/<int:pair_id>/ladder.json")

@@ -33,9 +33,7 @@ class Backtest(OwnedByUser, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # The pair whose settings were copied, when started from one (kept if the pair goes).
-    pair_id: Mapped[int | None] = mapped_column(
-        ForeignKey("trading_pairs.id", ondelete="SET NULL")
-    )
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("trading_pairs.id", ondelete="SET NULL"))
     symbol: Mapped[str] = mapped_column(String(32))
     side: Mapped[str] = mapped_column(String(8))
     strategy: Mapped[str] = mapped_column(String(32), default="martingale")

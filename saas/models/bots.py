@@ -63,8 +63,11 @@ class Bot(OwnedByUser, Base):
 
     user = relationship("User", lazy="joined", innerjoin=True)
     pairs = relationship(
-        "TradingPair", back_populates="bot", order_by="TradingPair.id",
-        cascade="all, delete-orphan", passive_deletes=True,
+        "TradingPair",
+        back_populates="bot",
+        order_by="TradingPair.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
     @classmethod

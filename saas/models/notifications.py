@@ -16,9 +16,7 @@ class NotificationSetting(Base):
     __tablename__ = "notification_settings"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     telegram_enabled: Mapped[bool] = mapped_column(default=False)
     telegram_chat_id: Mapped[str | None] = mapped_column(String(64))
     # Encrypted with saas.security under the context "user:<id>:telegram"; NULL means the

@@ -13,7 +13,6 @@ from saas.models.bots import RUN_OUTCOMES, OwnedThroughBot
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-
 class BotRun(OwnedThroughBot, Base):
     """One run: inserted as "running" when it starts, completed when it ends."""
 

@@ -29,7 +29,6 @@ MAX_LEVERAGE = 125
 CLIENT_ORDER_ID_LENGTH = 36
 
 
-
 class TradingPair(OwnedThroughBot, Base):
     """One (symbol, side) a bot trades, with its leverage, candle interval and strategy."""
 
@@ -84,9 +83,7 @@ class Order(OwnedThroughBot, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
     # History outlives a deleted pair; symbol and side are kept on the row for that reason.
-    pair_id: Mapped[int | None] = mapped_column(
-        ForeignKey("trading_pairs.id", ondelete="SET NULL")
-    )
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("trading_pairs.id", ondelete="SET NULL"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("bot_runs.id", ondelete="SET NULL"))
     client_order_id: Mapped[str] = mapped_column(String(CLIENT_ORDER_ID_LENGTH), unique=True)
     symbol: Mapped[str] = mapped_column(String(32))
@@ -128,9 +125,7 @@ class Trade(OwnedThroughBot, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
-    pair_id: Mapped[int | None] = mapped_column(
-        ForeignKey("trading_pairs.id", ondelete="SET NULL")
-    )
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("trading_pairs.id", ondelete="SET NULL"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     client_order_id: Mapped[str] = mapped_column(String(CLIENT_ORDER_ID_LENGTH), unique=True)
     time: Mapped[datetime] = mapped_column(UTCDateTime)

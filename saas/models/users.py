@@ -18,7 +18,13 @@ USER_STATUSES = (USER_ACTIVE, USER_SUSPENDED)
 PLAN_FREE = "free"
 # Stripe's subscription statuses, stored as Stripe reports them.
 PLAN_STATUSES = (
-    "active", "trialing", "past_due", "canceled", "unpaid", "incomplete", "incomplete_expired",
+    "active",
+    "trialing",
+    "past_due",
+    "canceled",
+    "unpaid",
+    "incomplete",
+    "incomplete_expired",
     "paused",
 )
 PLAN_INTERVALS = ("month", "year")

@@ -90,11 +90,13 @@ def parse_params(raw: str) -> dict:
     try:
         value = json.loads(raw, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise BacktestError(f"Parameters must be JSON: {exc.msg} (column {exc.colno}).",
-                            "params") from None
+        raise BacktestError(
+            f"Parameters must be JSON: {exc.msg} (column {exc.colno}).", "params"
+        ) from None
     if not isinstance(value, dict):
-        raise BacktestError('Parameters must be a JSON object, like {"profit_pnl": 0.05}.',
-                            "params")
+        raise BacktestError(
+            'Parameters must be a JSON object, like {"profit_pnl": 0.05}.', "params"
+        )
     return value
 
 
@@ -120,24 +122,39 @@ def validate(request: BacktestRequest, settings: BacktestSettings) -> BacktestRe
     if not 0 < leverage <= MAX_LEVERAGE:
         raise BacktestError(f"Leverage is between 1 and {MAX_LEVERAGE}.", "leverage")
     if request.interval_minutes not in INTERVALS:
-        raise BacktestError(f"Decisions run every {', '.join(map(str, INTERVALS))} minutes.",
-                            "interval_minutes")
+        raise BacktestError(
+            f"Decisions run every {', '.join(map(str, INTERVALS))} minutes.", "interval_minutes"
+        )
     if not request.start < request.end:
         raise BacktestError("The period must end after it starts.", "end")
     if (request.end - request.start).days > settings.max_days:
         raise BacktestError(f"The period is at most {settings.max_days} days.", "end")
     changed = {k: v for k, v in params.items() if k in request.params}
-    return BacktestRequest(symbol, request.side, request.start, request.end, request.strategy,
-                           changed, balance, leverage, request.interval_minutes,
-                           request.ema_interval, request.pair_id)
+    return BacktestRequest(
+        symbol,
+        request.side,
+        request.start,
+        request.end,
+        request.strategy,
+        changed,
+        balance,
+        leverage,
+        request.interval_minutes,
+        request.ema_interval,
+        request.pair_id,
+    )
 
 
 def prefill_from_pair(pair) -> dict:
     """Form values copied from a trading pair (the caller found it owner-scoped)."""
     return {
-        "symbol": pair.symbol, "side": pair.side, "strategy": pair.strategy,
+        "symbol": pair.symbol,
+        "side": pair.side,
+        "strategy": pair.strategy,
         "params": json.dumps(pair.strategy_params or {}, default=str, sort_keys=True),
-        "leverage": pair.leverage, "ema_interval": pair.ema_interval, "pair_id": pair.id,
+        "leverage": pair.leverage,
+        "ema_interval": pair.ema_interval,
+        "pair_id": pair.id,
     }
 
 
@@ -147,28 +164,40 @@ def _json_params(params: dict) -> dict:
 
 
 def submit_backtest(
-    session: Session, user, request: BacktestRequest, *, now: datetime,
+    session: Session,
+    user,
+    request: BacktestRequest,
+    *,
+    now: datetime,
     settings: BacktestSettings,
 ) -> Backtest:
     """Queue a validated backtest; refused when the user already has max_queued waiting."""
     request = validate(request, settings)
     waiting = session.scalar(
-        select(func.count()).select_from(Backtest).where(
-            Backtest.user_id == user_id_of(user), Backtest.status == BACKTEST_QUEUED
-        )
+        select(func.count())
+        .select_from(Backtest)
+        .where(Backtest.user_id == user_id_of(user), Backtest.status == BACKTEST_QUEUED)
     )
     if waiting >= settings.max_queued:
         raise BacktestError(
             f"You already have {waiting} backtests waiting; start another when one has run."
         )
     job = Backtest(
-        user_id=user_id_of(user), pair_id=request.pair_id, symbol=request.symbol,
-        side=request.side, strategy=request.strategy, params=_json_params(request.params),
-        balance=request.balance, leverage=request.leverage,
-        interval_minutes=request.interval_minutes, ema_interval=request.ema_interval,
+        user_id=user_id_of(user),
+        pair_id=request.pair_id,
+        symbol=request.symbol,
+        side=request.side,
+        strategy=request.strategy,
+        params=_json_params(request.params),
+        balance=request.balance,
+        leverage=request.leverage,
+        interval_minutes=request.interval_minutes,
+        ema_interval=request.ema_interval,
         start_at=datetime.combine(request.start, datetime.min.time(), UTC),
         end_at=datetime.combine(request.end, datetime.min.time(), UTC),
-        status=BACKTEST_QUEUED, created_at=now, message="Waiting for a free worker.",
+        status=BACKTEST_QUEUED,
+        created_at=now,
+        message="Waiting for a free worker.",
     )
     session.add(job)
     session.flush()
@@ -177,10 +206,13 @@ def submit_backtest(
 
 def list_backtests(session: Session, user, limit: int = 50) -> list[Backtest]:
     """The user's backtests, newest first."""
-    return list(session.scalars(
-        Backtest.owned_by(user).order_by(Backtest.created_at.desc(), Backtest.id.desc())
-        .limit(limit)
-    ))
+    return list(
+        session.scalars(
+            Backtest.owned_by(user)
+            .order_by(Backtest.created_at.desc(), Backtest.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def report_path(settings: BacktestSettings, job_id: int) -> Path:
@@ -189,6 +221,7 @@ def report_path(settings: BacktestSettings, job_id: int) -> Path:
 
 
 # -- claiming and recording --------------------------------------------------------------------
+
 
 def fail_stale(session: Session, now: datetime, stale_after: timedelta) -> int:
     """Mark running jobs whose heartbeat stopped as failed; how many."""
@@ -205,19 +238,26 @@ def claim_next(session: Session, now: datetime) -> int | None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
     other = Backtest.__table__.alias("other")
-    busy = exists().where(other.c.user_id == Backtest.user_id,
-                          other.c.status == BACKTEST_RUNNING)
+    busy = exists().where(other.c.user_id == Backtest.user_id, other.c.status == BACKTEST_RUNNING)
     job_id = session.scalar(
-        select(Backtest.id).where(Backtest.status == BACKTEST_QUEUED, ~busy)
-        .order_by(Backtest.created_at, Backtest.id).limit(1)
+        select(Backtest.id)
+        .where(Backtest.status == BACKTEST_QUEUED, ~busy)
+        .order_by(Backtest.created_at, Backtest.id)
+        .limit(1)
     )
     if job_id is None:
         session.commit()
         return None
     claimed = session.execute(
-        update(Backtest).where(Backtest.id == job_id, Backtest.status == BACKTEST_QUEUED)
-        .values(status=BACKTEST_RUNNING, started_at=now, heartbeat_at=now, progress=0,
-                message="Running.")
+        update(Backtest)
+        .where(Backtest.id == job_id, Backtest.status == BACKTEST_QUEUED)
+        .values(
+            status=BACKTEST_RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            progress=0,
+            message="Running.",
+        )
     ).rowcount
     session.commit()
     return job_id if claimed else None
@@ -248,20 +288,32 @@ class _Progress:
 
 def _metrics_json(metrics: dict) -> dict:
     """The backtester's metrics as JSON values (Decimals and numpy numbers as text/floats)."""
-    return json.loads(json.dumps(metrics, default=lambda v: str(v) if isinstance(v, Decimal)
-                                 else float(v) if hasattr(v, "__float__") else str(v)))
+    return json.loads(
+        json.dumps(
+            metrics,
+            default=lambda v: (
+                str(v)
+                if isinstance(v, Decimal)
+                else float(v)
+                if hasattr(v, "__float__")
+                else str(v)
+            ),
+        )
+    )
 
 
 def _ema_interval(asked: int | None, data_minutes: int) -> tuple[int | None, list[str]]:
     """The EMA candle interval the data allows: as asked when it is a multiple of the data's."""
     if asked is None or asked % data_minutes == 0:
         return asked, []
-    return None, [f"EMAs on the data's {data_minutes}-minute candles (it has no {asked}-minute "
-                  "ones)"]
+    return None, [
+        f"EMAs on the data's {data_minutes}-minute candles (it has no {asked}-minute ones)"
+    ]
 
 
-def run_job(factory: sessionmaker, job_id: int, settings: BacktestSettings,
-            clock: Callable[[], datetime]) -> None:
+def run_job(
+    factory: sessionmaker, job_id: int, settings: BacktestSettings, clock: Callable[[], datetime]
+) -> None:
     """Run one claimed job to its end: data, replay, report, metrics; failures are recorded."""
     # Imported here: numpy and plotly load only in processes that run backtests, and the
     # candle catalogue sits beside the pages that list it.
@@ -278,15 +330,22 @@ def run_job(factory: sessionmaker, job_id: int, settings: BacktestSettings,
         _record(factory, job_id, message=message, heartbeat_at=clock())
 
     try:
-        found = candle_files.candles_for(settings, job.symbol, job.interval_minutes,
-                                         job.start_at, job.end_at, say)
+        found = candle_files.candles_for(
+            settings, job.symbol, job.interval_minutes, job.start_at, job.end_at, say
+        )
         data = found.path
         say(f"Replaying {data.name}.")
         ema_interval, notes = _ema_interval(job.ema_interval, found.interval_minutes)
         config = BacktestConfig(
-            symbols=[job.symbol], data=[data], side=job.side, strategy=job.strategy,
-            params=dict(job.params or {}), balance=job.balance, leverage=job.leverage,
-            interval_minutes=job.interval_minutes, ema_interval=ema_interval,
+            symbols=[job.symbol],
+            data=[data],
+            side=job.side,
+            strategy=job.strategy,
+            params=dict(job.params or {}),
+            balance=job.balance,
+            leverage=job.leverage,
+            interval_minutes=job.interval_minutes,
+            ema_interval=ema_interval,
             start_ms=int(job.start_at.timestamp() * 1000),
             end_ms=int(job.end_at.timestamp() * 1000),
         )
@@ -294,9 +353,17 @@ def run_job(factory: sessionmaker, job_id: int, settings: BacktestSettings,
         settings.report_dir.mkdir(parents=True, exist_ok=True)
         write_report(run, report_path(settings, job_id))
         notes = "; ".join([*notes, *run.notes])
-        _record(factory, job_id, status=BACKTEST_DONE, progress=1000, finished_at=clock(),
-                metrics=_metrics_json(run.metrics), data_file=data.name,
-                message=f"Finished. {notes}".strip(), heartbeat_at=clock())
+        _record(
+            factory,
+            job_id,
+            status=BACKTEST_DONE,
+            progress=1000,
+            finished_at=clock(),
+            metrics=_metrics_json(run.metrics),
+            data_file=data.name,
+            message=f"Finished. {notes}".strip(),
+            heartbeat_at=clock(),
+        )
     except (DataError, StrategyParamError, candle_files.CandleError, OSError) as exc:
         _record(factory, job_id, status=BACKTEST_ERROR, finished_at=clock(), message=str(exc))
     except Exception:  # noqa: BLE001 - a job must end recorded, whatever went wrong
@@ -307,12 +374,17 @@ def run_job(factory: sessionmaker, job_id: int, settings: BacktestSettings,
 class BacktestQueue:
     """A bounded pool draining the database queue; one per web process, started lazily."""
 
-    def __init__(self, factory: sessionmaker, settings: BacktestSettings,
-                 clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        factory: sessionmaker,
+        settings: BacktestSettings,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.factory, self.settings = factory, settings
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._pool = ThreadPoolExecutor(max_workers=max(1, settings.workers),
-                                        thread_name_prefix="backtest")
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, settings.workers), thread_name_prefix="backtest"
+        )
         self._lock = threading.Lock()
         self._draining = 0
         self._closed = False

@@ -206,9 +206,7 @@ def _check_plan(session: Session, bot: Bot, env: Mapping[str, str], now: datetim
         raise BotConfigError(f"bot {bot.id} cannot run: {one_line(reason)}")
 
 
-def load_bot_config(
-    bot_id: int, env: Mapping[str, str], now: datetime | None = None
-) -> BotConfig:
+def load_bot_config(bot_id: int, env: Mapping[str, str], now: datetime | None = None) -> BotConfig:
     """Check and read everything a run of this bot needs; BotConfigError when it cannot run."""
     engine = open_database(env)
     sessions = make_session_factory(engine)

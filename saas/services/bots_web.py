@@ -144,7 +144,12 @@ def _check_keys(exchange: str, api_key: str, api_secret: str) -> tuple[str, str]
 
 
 def create_user_bot(
-    session: Session, user, data: NewBot, *, ring: KeyRing | None, ip: str | None = None,
+    session: Session,
+    user,
+    data: NewBot,
+    *,
+    ring: KeyRing | None,
+    ip: str | None = None,
     plans: Mapping | None = None,
 ) -> Bot:
     """A new stopped bot of ``user``; its keys (real exchanges only) encrypted bound to its id."""
@@ -161,15 +166,27 @@ def create_user_bot(
     except limits.LimitError as exc:
         raise BotError(str(exc)) from None
     bot = lifecycle.create_bot(
-        session, user, ring=ring, api_key=api_key, api_secret=api_secret, name=name,
-        exchange=data.exchange, testnet=bool(data.testnet),
+        session,
+        user,
+        ring=ring,
+        api_key=api_key,
+        api_secret=api_secret,
+        name=name,
+        exchange=data.exchange,
+        testnet=bool(data.testnet),
     )
     audit(user, "bot.create", target=bot, after=bot_settings(bot), ip=ip)
     return bot
 
 
 def update_bot_settings(
-    session: Session, user, bot_id, data: BotSettings, *, now: datetime, ip: str | None = None,
+    session: Session,
+    user,
+    bot_id,
+    data: BotSettings,
+    *,
+    now: datetime,
+    ip: str | None = None,
     plans: Mapping | None = None,
 ) -> Bot:
     """Rename the bot, switch testnet or change its interval (a running bot is rescheduled)."""
@@ -184,8 +201,7 @@ def update_bot_settings(
     testnet = bool(data.testnet)
     if testnet != bot.testnet:
         if bot.status == BOT_RUNNING:
-            raise BotError("Stop the bot before switching between testnet and mainnet.",
-                           "testnet")
+            raise BotError("Stop the bot before switching between testnet and mainnet.", "testnet")
         try:
             limits.check_mainnet(user, bot.exchange, testnet, plans)
         except limits.LimitError as exc:
@@ -204,7 +220,13 @@ def update_bot_settings(
 
 
 def replace_bot_keys(
-    session: Session, user, bot_id, api_key: str, api_secret: str, *, ring: KeyRing,
+    session: Session,
+    user,
+    bot_id,
+    api_key: str,
+    api_secret: str,
+    *,
+    ring: KeyRing,
     ip: str | None = None,
 ) -> Bot:
     """Store new keys for a real-exchange bot; the audit row says only that they changed."""
@@ -216,9 +238,12 @@ def replace_bot_keys(
     set_bot_keys(bot, ring, api_key, api_secret)
     session.flush()
     audit(
-        user, "bot.keys_replaced" if had_keys else "bot.keys_set", target=bot,
+        user,
+        "bot.keys_replaced" if had_keys else "bot.keys_set",
+        target=bot,
         before={"keys": "stored" if had_keys else "none"},
-        after={"keys": "stored", "api_key_last4": api_key[-4:]}, ip=ip,
+        after={"keys": "stored", "api_key_last4": api_key[-4:]},
+        ip=ip,
     )
     return bot
 
@@ -232,7 +257,12 @@ def delete_user_bot(session: Session, user, bot_id, *, ip: str | None = None) ->
 
 
 def start_user_bot(
-    session: Session, user, bot_id, *, now: datetime, ip: str | None = None,
+    session: Session,
+    user,
+    bot_id,
+    *,
+    now: datetime,
+    ip: str | None = None,
     plans: Mapping | None = None,
 ) -> Bot:
     """Run the bot from its next slot; refused without an active pair, keys or plan room."""
@@ -251,25 +281,28 @@ def start_user_bot(
     return bot
 
 
-def pause_user_bot(
-    session: Session, user, bot_id, *, now: datetime, ip: str | None = None
-) -> Bot:
+def pause_user_bot(session: Session, user, bot_id, *, now: datetime, ip: str | None = None) -> Bot:
     """Pause a running bot: it keeps its pairs and positions and runs no more until started."""
     bot = owned_bot(session, user, bot_id)
     if bot.status != BOT_RUNNING:
         raise BotError("Only a running bot can be paused.")
     before = bot_settings(bot)
     bot.status, bot.next_run_at = BOT_PAUSED, None
-    session.add(BotLog(bot_id=bot.id, level="info", message="bot paused by its owner",
-                       fields={}, created_at=now))
+    session.add(
+        BotLog(
+            bot_id=bot.id,
+            level="info",
+            message="bot paused by its owner",
+            fields={},
+            created_at=now,
+        )
+    )
     session.flush()
     audit(user, "bot.pause", target=bot, before=before, after=bot_settings(bot), ip=ip)
     return bot
 
 
-def stop_user_bot(
-    session: Session, user, bot_id, *, now: datetime, ip: str | None = None
-) -> Bot:
+def stop_user_bot(session: Session, user, bot_id, *, now: datetime, ip: str | None = None) -> Bot:
     """Stop the bot; open positions stay on the exchange as they are."""
     bot = owned_bot(session, user, bot_id)
     if bot.status not in (BOT_RUNNING, BOT_PAUSED, BOT_ERROR):
@@ -306,12 +339,16 @@ def bot_activity(
 ) -> BotActivity:
     """The bot's latest runs and log lines, through the owner-scoped queries."""
     run_rows = session.scalars(
-        BotRun.owned_by(user).where(BotRun.bot_id == bot.id)
-        .order_by(BotRun.started_at.desc(), BotRun.id.desc()).limit(runs)
+        BotRun.owned_by(user)
+        .where(BotRun.bot_id == bot.id)
+        .order_by(BotRun.started_at.desc(), BotRun.id.desc())
+        .limit(runs)
     ).all()
     log_rows = session.scalars(
-        BotLog.owned_by(user).where(BotLog.bot_id == bot.id)
-        .order_by(BotLog.created_at.desc(), BotLog.id.desc()).limit(logs)
+        BotLog.owned_by(user)
+        .where(BotLog.bot_id == bot.id)
+        .order_by(BotLog.created_at.desc(), BotLog.id.desc())
+        .limit(logs)
     ).all()
     return BotActivity(list(run_rows), list(log_rows))
 

@@ -80,7 +80,12 @@ def client_settings(*sources: Mapping) -> dict[str, str]:
 
 
 def quick_client(
-    exchange: str, api_key: str, api_secret: str, *, testnet: bool, env: Mapping,
+    exchange: str,
+    api_key: str,
+    api_secret: str,
+    *,
+    testnet: bool,
+    env: Mapping,
     factory: ClientFactory = real_client,
 ):
     """A real client with a short timeout and one attempt: a person is waiting."""
@@ -91,7 +96,12 @@ def quick_client(
 
 
 def check_connection(
-    exchange: str, api_key: str, api_secret: str, *, testnet: bool, env: Mapping,
+    exchange: str,
+    api_key: str,
+    api_secret: str,
+    *,
+    testnet: bool,
+    env: Mapping,
     factory: ClientFactory = real_client,
 ) -> ConnectionReport:
     """Read the balance with these keys and say what that proved."""
@@ -101,8 +111,9 @@ def check_connection(
     if not api_key or not api_secret:
         return ConnectionReport(False, "Enter both the API key and the API secret to test them.")
     try:
-        client = quick_client(exchange, api_key, api_secret, testnet=testnet, env=env,
-                              factory=factory)
+        client = quick_client(
+            exchange, api_key, api_secret, testnet=testnet, env=env, factory=factory
+        )
     except ClientConfigError as exc:
         return ConnectionReport(False, str(exc))
     try:
@@ -137,7 +148,11 @@ def check_symbol_format(symbol: str) -> str:
 
 
 def lookup_instrument(
-    exchange: str, symbol: str, *, testnet: bool, env: Mapping,
+    exchange: str,
+    symbol: str,
+    *,
+    testnet: bool,
+    env: Mapping,
     factory: ClientFactory = real_client,
 ) -> SymbolCheck:
     """The symbol's rules from the bot's exchange; a warning instead when it cannot be asked.

@@ -149,8 +149,14 @@ def owned_pair(session: Session, user, bot_id, pair_id) -> tuple[Bot, TradingPai
 
 
 def add_pair(
-    session: Session, user, bot_id, data: PairInput, *, rules: InstrumentRules | None = None,
-    ip: str | None = None, plans: Mapping | None = None,
+    session: Session,
+    user,
+    bot_id,
+    data: PairInput,
+    *,
+    rules: InstrumentRules | None = None,
+    ip: str | None = None,
+    plans: Mapping | None = None,
 ) -> TradingPair:
     """A new pair of the user's bot; one per (symbol, side), within the plan's pair limit."""
     bot = owned_bot(session, user, bot_id)
@@ -164,7 +170,8 @@ def add_pair(
         raise BotError(str(exc)) from None
     duplicate = session.scalar(
         select(TradingPair.id).where(
-            TradingPair.bot_id == bot.id, TradingPair.symbol == symbol,
+            TradingPair.bot_id == bot.id,
+            TradingPair.symbol == symbol,
             TradingPair.side == data.side,
         )
     )
@@ -173,9 +180,15 @@ def add_pair(
             f"This bot already trades {symbol} {data.side}; edit that pair instead.", "symbol"
         )
     pair = TradingPair(
-        bot_id=bot.id, symbol=symbol, side=data.side, leverage=leverage,
-        ema_interval=int(data.ema_interval), automatic_mode=bool(data.automatic_mode),
-        is_active=bool(data.is_active), strategy=data.strategy, strategy_params=params,
+        bot_id=bot.id,
+        symbol=symbol,
+        side=data.side,
+        leverage=leverage,
+        ema_interval=int(data.ema_interval),
+        automatic_mode=bool(data.automatic_mode),
+        is_active=bool(data.is_active),
+        strategy=data.strategy,
+        strategy_params=params,
     )
     session.add(pair)
     session.flush()
@@ -184,13 +197,27 @@ def add_pair(
 
 
 def update_pair(
-    session: Session, user, bot_id, pair_id, data: PairInput, *,
-    rules: InstrumentRules | None = None, ip: str | None = None,
+    session: Session,
+    user,
+    bot_id,
+    pair_id,
+    data: PairInput,
+    *,
+    rules: InstrumentRules | None = None,
+    ip: str | None = None,
 ) -> TradingPair:
     """Change a pair's leverage, interval, modes, strategy and parameters."""
     bot, pair = owned_pair(session, user, bot_id, pair_id)
-    data = PairInput(pair.symbol, pair.side, data.leverage, data.ema_interval,
-                     data.automatic_mode, data.is_active, data.strategy, data.params)
+    data = PairInput(
+        pair.symbol,
+        pair.side,
+        data.leverage,
+        data.ema_interval,
+        data.automatic_mode,
+        data.is_active,
+        data.strategy,
+        data.params,
+    )
     leverage, params = _check_common(data, rules)
     if pair.is_active and not data.is_active:
         _keep_one_active(session, bot, pair)

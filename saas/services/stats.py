@@ -28,6 +28,7 @@ CLOSING_ACTIONS = ("REDUCE", "CLOSE")
 
 # -- days ----------------------------------------------------------------------------------------
 
+
 def day_column(column, dialect: str):
     """The UTC calendar day of a timestamp column, as SQL (SQLite keeps naive UTC text)."""
     if dialect == "postgresql":
@@ -51,6 +52,7 @@ def _dialect(session: Session) -> str:
 
 # -- rebuilding the daily rows ---------------------------------------------------------------------
 
+
 @dataclass
 class _Carry:
     """What a day inherits from the one before: the balance and the open positions."""
@@ -63,8 +65,10 @@ class _Carry:
 def _base(session: Session, bot_id: int, start: date) -> tuple[date, _Carry] | None:
     """Where a rebuild must begin and the state before it; None when the bot has no trades."""
     previous = session.scalars(
-        select(BotDailyStat).where(BotDailyStat.bot_id == bot_id, BotDailyStat.day < start)
-        .order_by(BotDailyStat.day.desc()).limit(1)
+        select(BotDailyStat)
+        .where(BotDailyStat.bot_id == bot_id, BotDailyStat.day < start)
+        .order_by(BotDailyStat.day.desc())
+        .limit(1)
     ).first()
     if previous is not None:
         # Days between the previous row and ``start`` may hold uncounted trades: include them.
@@ -107,9 +111,19 @@ def _last_fills(session: Session, bot_id: int, lo: datetime, hi: datetime) -> di
     )
     inner = (
         select(
-            day.label("day"), Trade.id, Trade.time, Trade.pair_id, Trade.symbol, Trade.side,
-            Trade.price, Trade.position_size, Trade.position_value, Trade.pnl_percentage,
-            Trade.margin_level, Trade.balance_after, rank.label("rank"),
+            day.label("day"),
+            Trade.id,
+            Trade.time,
+            Trade.pair_id,
+            Trade.symbol,
+            Trade.side,
+            Trade.price,
+            Trade.position_size,
+            Trade.position_value,
+            Trade.pnl_percentage,
+            Trade.margin_level,
+            Trade.balance_after,
+            rank.label("rank"),
         )
         .where(Trade.bot_id == bot_id, Trade.time >= lo, Trade.time < hi)
         .subquery()
@@ -197,7 +211,8 @@ def rebuild_days(session: Session, bot_id: int, start: date, end: date) -> int:
         with session.begin_nested():
             session.execute(
                 delete(BotDailyStat).where(
-                    BotDailyStat.bot_id == bot_id, BotDailyStat.day >= start,
+                    BotDailyStat.bot_id == bot_id,
+                    BotDailyStat.day >= start,
                     BotDailyStat.day <= end,
                 )
             )
@@ -236,12 +251,13 @@ def ensure_fresh(session: Session, user, today: date, bot_id: int | None = None)
         select(func.max(BotDailyStat.day)).where(BotDailyStat.bot_id == Bot.id).scalar_subquery()
     )
     counted = (
-        select(BotDailyStat.last_trade_at).where(BotDailyStat.bot_id == Bot.id)
-        .order_by(BotDailyStat.day.desc()).limit(1).scalar_subquery()
+        select(BotDailyStat.last_trade_at)
+        .where(BotDailyStat.bot_id == Bot.id)
+        .order_by(BotDailyStat.day.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    query = select(Bot.id, newest_trade, last_day, counted).where(
-        Bot.user_id == user_id_of(user)
-    )
+    query = select(Bot.id, newest_trade, last_day, counted).where(Bot.user_id == user_id_of(user))
     if bot_id is not None:
         query = query.where(Bot.id == bot_id)
     written = 0
@@ -258,4 +274,3 @@ def ensure_fresh(session: Session, user, today: date, bot_id: int | None = None)
         elif as_day(last) < end:
             written += rebuild_days(session, bid, as_day(last) + DAY, end)
     return written
-

@@ -112,39 +112,49 @@ class StripeGateway:
     def create_customer(self, *, email: str, user_id: int, key: str) -> dict:
         """A new customer for a user (the key makes a retried creation return the same one)."""
         params = {"email": email, "metadata": {"user_id": str(user_id)}}
-        return self._call("create customer", self._client.v1.customers.create, params,
-                          {"idempotency_key": key})
+        return self._call(
+            "create customer", self._client.v1.customers.create, params, {"idempotency_key": key}
+        )
 
     def create_checkout_session(self, params: Mapping, *, key: str) -> dict:
         """A Checkout Session; the same key and parameters return the same session."""
-        return self._call("create checkout session", self._client.v1.checkout.sessions.create,
-                          dict(params), {"idempotency_key": key})
+        return self._call(
+            "create checkout session",
+            self._client.v1.checkout.sessions.create,
+            dict(params),
+            {"idempotency_key": key},
+        )
 
     def create_portal_session(self, *, customer: str, return_url: str) -> dict:
         """A customer portal session for managing cards, plans and cancellation."""
         params = {"customer": customer, "return_url": return_url}
-        return self._call("create portal session",
-                          self._client.v1.billing_portal.sessions.create, params)
+        return self._call(
+            "create portal session", self._client.v1.billing_portal.sessions.create, params
+        )
 
     def retrieve_subscription(self, subscription_id: str) -> dict:
         """The subscription as Stripe has it now (MissingObject when it does not exist)."""
-        return self._call("retrieve subscription", self._client.v1.subscriptions.retrieve,
-                          subscription_id)
+        return self._call(
+            "retrieve subscription", self._client.v1.subscriptions.retrieve, subscription_id
+        )
 
     def cancel_subscription(self, subscription_id: str) -> dict:
         """End a subscription now (no further charges)."""
-        return self._call("cancel subscription", self._client.v1.subscriptions.cancel,
-                          subscription_id)
+        return self._call(
+            "cancel subscription", self._client.v1.subscriptions.cancel, subscription_id
+        )
 
     def list_invoices(self, customer: str, limit: int = 12) -> list[dict]:
         """The customer's latest invoices, newest first."""
-        page = self._call("list invoices", self._client.v1.invoices.list,
-                          {"customer": customer, "limit": limit})
+        page = self._call(
+            "list invoices", self._client.v1.invoices.list, {"customer": customer, "limit": limit}
+        )
         return list(page.get("data") or [])
 
 
-def construct_event(payload: bytes, signature: str | None, secret: str,
-                    tolerance: int = WEBHOOK_TOLERANCE_S) -> dict:
+def construct_event(
+    payload: bytes, signature: str | None, secret: str, tolerance: int = WEBHOOK_TOLERANCE_S
+) -> dict:
     """The verified event of a webhook body as a dict; WebhookSignatureError when not genuine."""
     import stripe  # noqa: PLC0415
 

@@ -71,7 +71,8 @@ def user_for_verification(session: Session, secret_key: str, token: str, max_age
 def password_reset_token(secret_key: str, user: User) -> str:
     """A token that may set ``user``'s password once (until the password changes)."""
     return make_token(
-        secret_key, RESET_PASSWORD,
+        secret_key,
+        RESET_PASSWORD,
         {"uid": user.id, "pw": fingerprint(secret_key, user.password_hash)},
     )
 

@@ -39,8 +39,14 @@ class TwoFactorState:
 
     def to_json(self) -> str:
         """The stored document."""
-        return json.dumps({"v": STATE_VERSION, "secret": self.secret,
-                           "recovery": self.recovery_hashes, "last_step": self.last_step})
+        return json.dumps(
+            {
+                "v": STATE_VERSION,
+                "secret": self.secret,
+                "recovery": self.recovery_hashes,
+                "last_step": self.last_step,
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> TwoFactorState:
@@ -49,8 +55,11 @@ class TwoFactorState:
             data = json.loads(text)
         except ValueError:
             return cls(secret=text.strip())
-        return cls(secret=data["secret"], recovery_hashes=list(data.get("recovery") or []),
-                   last_step=int(data.get("last_step", -1)))
+        return cls(
+            secret=data["secret"],
+            recovery_hashes=list(data.get("recovery") or []),
+            last_step=int(data.get("last_step", -1)),
+        )
 
 
 def new_secret() -> str:
@@ -115,8 +124,11 @@ def load_state(user, ring: KeyRing) -> TwoFactorState | None:
     """The user's two-factor state, None when two-factor sign-in is off."""
     if not user.totp_secret_encrypted:
         return None
-    text = ring.decrypt(user_context(user.id, "totp"), user.totp_secret_encrypted,
-                        f"the two-factor secret of user {user.id}")
+    text = ring.decrypt(
+        user_context(user.id, "totp"),
+        user.totp_secret_encrypted,
+        f"the two-factor secret of user {user.id}",
+    )
     return TwoFactorState.from_json(text)
 
 
@@ -150,7 +162,7 @@ def regenerate_recovery_codes(user, ring: KeyRing) -> list[str]:
 
 
 def check_second_factor(user, ring: KeyRing, code: str, now: datetime) -> str | None:
-    """"totp" or "recovery" when ``code`` is a fresh TOTP code or an unused recovery code.
+    """ "totp" or "recovery" when ``code`` is a fresh TOTP code or an unused recovery code.
 
     Either is then spent: the time step is remembered, the recovery code removed. The caller
     commits.

@@ -28,8 +28,20 @@ PER_PAGE = 50
 MAX_PAGE = 10_000
 STREAM_BATCH = 2000
 CSV_COLUMNS = (
-    "time", "bot", "symbol", "side", "action", "qty", "price", "fee", "realised_pnl",
-    "pnl_percentage", "position_size", "position_value", "margin_level", "balance_after",
+    "time",
+    "bot",
+    "symbol",
+    "side",
+    "action",
+    "qty",
+    "price",
+    "fee",
+    "realised_pnl",
+    "pnl_percentage",
+    "position_size",
+    "position_value",
+    "margin_level",
+    "balance_after",
     "client_order_id",
 )
 # Spreadsheet programs run cells that start with these; user-chosen text gets a quote first.
@@ -57,7 +69,9 @@ class TradeFilter:
         """The filter as URL query arguments (page included unless 1)."""
         values = replace(self, **changes)
         args = {
-            "bot": values.bot_id, "symbol": values.symbol, "side": values.side,
+            "bot": values.bot_id,
+            "symbol": values.symbol,
+            "side": values.side,
             "action": values.action,
             "start": values.start.isoformat() if values.start else None,
             "end": values.end.isoformat() if values.end else None,
@@ -147,8 +161,13 @@ def _filtered(query, user, f: TradeFilter, since: datetime | None = None):
     return query
 
 
-def _recent_cutoff(session: Session, user, f: TradeFilter, needed: int,
-                   counts: list[tuple[date, int]] | None = None) -> datetime | None:
+def _recent_cutoff(
+    session: Session,
+    user,
+    f: TradeFilter,
+    needed: int,
+    counts: list[tuple[date, int]] | None = None,
+) -> datetime | None:
     """The start of the newest day from which the daily counts reach ``needed`` trades.
 
     ``counts`` ((day, trades) of the same bots, any order) saves the query when the caller
@@ -165,9 +184,11 @@ def _recent_cutoff(session: Session, user, f: TradeFilter, needed: int,
         return None
     s = BotDailyStat
     query = (
-        select(s.day, func.sum(s.trades)).join(Bot, Bot.id == s.bot_id)
+        select(s.day, func.sum(s.trades))
+        .join(Bot, Bot.id == s.bot_id)
         .where(Bot.user_id == user_id_of(user), s.trades > 0)
-        .group_by(s.day).order_by(s.day.desc())
+        .group_by(s.day)
+        .order_by(s.day.desc())
     )
     if f.bot_id is not None:
         query = query.where(s.bot_id == f.bot_id)
@@ -195,8 +216,9 @@ class TradePage:
         return self.filter.page > 1
 
 
-def trade_page(session: Session, user, f: TradeFilter,
-               counts: list[tuple[date, int]] | None = None) -> TradePage:
+def trade_page(
+    session: Session, user, f: TradeFilter, counts: list[tuple[date, int]] | None = None
+) -> TradePage:
     """The filter's page: rows of (Trade, bot name), newest first.
 
     ``counts``: the daily trade counts of the filter's bots when the caller has them.
@@ -209,7 +231,8 @@ def trade_page(session: Session, user, f: TradeFilter,
         query = (
             _filtered(base, user, f, since)
             .order_by(Trade.time.desc(), Trade.id.desc())
-            .offset(offset).limit(f.per_page + 1)
+            .offset(offset)
+            .limit(f.per_page + 1)
         )
         rows = session.execute(query).all()
         # The daily counts can lag behind new trades: a short page re-reads the whole history.
@@ -219,16 +242,23 @@ def trade_page(session: Session, user, f: TradeFilter,
     return TradePage(rows[: f.per_page], f, len(rows) > f.per_page)
 
 
-def recent_trades(session: Session, user, limit: int = 20, bot_id: int | None = None,
-                  counts: list[tuple[date, int]] | None = None) -> list:
+def recent_trades(
+    session: Session,
+    user,
+    limit: int = 20,
+    bot_id: int | None = None,
+    counts: list[tuple[date, int]] | None = None,
+) -> list:
     """The newest ``limit`` trades of the user (or of one bot), with bot names."""
     return trade_page(session, user, TradeFilter(bot_id=bot_id, per_page=limit), counts).rows
 
 
 # -- CSV ---------------------------------------------------------------------------------------
 
+
 def _text_columns(dialect: str) -> list:
     """The export's columns as text made by the database (money without trailing zeros)."""
+
     def money(column):
         if dialect == "postgresql":
             return cast(func.trim_scale(column), Text)
@@ -239,10 +269,21 @@ def _text_columns(dialect: str) -> list:
     else:
         when = Trade.time
     return [
-        when, Bot.name, Trade.symbol, Trade.side, Trade.action, money(Trade.qty),
-        money(Trade.price), money(Trade.fee), money(Trade.pnl), money(Trade.pnl_percentage),
-        money(Trade.position_size), money(Trade.position_value), money(Trade.margin_level),
-        money(Trade.balance_after), Trade.client_order_id,
+        when,
+        Bot.name,
+        Trade.symbol,
+        Trade.side,
+        Trade.action,
+        money(Trade.qty),
+        money(Trade.price),
+        money(Trade.fee),
+        money(Trade.pnl),
+        money(Trade.pnl_percentage),
+        money(Trade.position_size),
+        money(Trade.position_value),
+        money(Trade.margin_level),
+        money(Trade.balance_after),
+        Trade.client_order_id,
     ]
 
 
@@ -266,9 +307,9 @@ def csv_rows(engine: Engine, user_id: int, f: TradeFilter) -> Iterator[str]:
     batch of rows in memory at a time.
     """
     columns = _text_columns(engine.dialect.name)
-    query = _filtered(
-        select(*columns).join(Bot, Bot.id == Trade.bot_id), user_id, f
-    ).order_by(Trade.time, Trade.id)
+    query = _filtered(select(*columns).join(Bot, Bot.id == Trade.bot_id), user_id, f).order_by(
+        Trade.time, Trade.id
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

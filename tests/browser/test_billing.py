@@ -36,8 +36,9 @@ def live(billing_app, stripe_server):
     server = make_server("127.0.0.1", 0, billing_app, threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
     billing_app.config.update(BASE_URL=base_url, PAPER_PRICES="simulated")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield base_url, BillingWorld(billing_app, stripe_server)
@@ -51,17 +52,25 @@ def live(billing_app, stripe_server):
 def browser(tmp_path):
     """Headless Chromium through selenium, with its console log captured."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} "
-                    "(apt install chromium chromium-driver)")
+        pytest.skip(
+            f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} "
+            "(apt install chromium chromium-driver)"
+        )
     from selenium import webdriver  # noqa: PLC0415 - only browser tests need selenium
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1000",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,1000",
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -116,8 +125,9 @@ def post_to_webhook(base_url: str, world: BillingWorld, event: dict) -> int:
 
     body, headers = world.stripe.signed(event)
     with requests.Session() as http:
-        return http.post(f"{base_url}/billing/webhook", data=body, headers=headers,
-                         timeout=10).status_code
+        return http.post(
+            f"{base_url}/billing/webhook", data=body, headers=headers, timeout=10
+        ).status_code
 
 
 def test_buying_pro_and_downgrading_to_starter_pauses_the_second_bot(live, browser):

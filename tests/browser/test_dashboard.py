@@ -31,17 +31,26 @@ pytestmark = pytest.mark.browser
 def chromium(tmp_path):
     """Headless Chromium through selenium, with the browser console captured."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (apt install "
-                    "chromium chromium-driver)")
+        pytest.skip(
+            f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (apt install "
+            "chromium chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-                     f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -59,16 +68,30 @@ def live(dash_sqlite):
     uid = dash.user(email="trader@example.com")
     bots = []
     for n, name in enumerate(("Scalper", "Swinger"), start=1):
-        bid = dash.bot(uid, name=name, last_run_at=datetime.now(UTC) - timedelta(minutes=3),
-                       next_run_at=datetime.now(UTC) + timedelta(minutes=2), last_outcome="ok")
+        bid = dash.bot(
+            uid,
+            name=name,
+            last_run_at=datetime.now(UTC) - timedelta(minutes=3),
+            next_run_at=datetime.now(UTC) + timedelta(minutes=2),
+            last_outcome="ok",
+        )
         pid = dash.pair(bid, "BTCUSDT", "Long")
         dash.pair(bid, "ETHUSDT", "Short", leverage=Decimal(5))
         dash.history(bid, days=90, per_day=10, seed=n)
-        dash.add(BotRun(bot_id=bid, started_at=datetime.now(UTC) - timedelta(minutes=3),
-                        outcome="ok", conclusions={str(pid): "Waiting for dip"}))
+        dash.add(
+            BotRun(
+                bot_id=bid,
+                started_at=datetime.now(UTC) - timedelta(minutes=3),
+                outcome="ok",
+                conclusions={str(pid): "Waiting for dip"},
+            )
+        )
         bots.append((bid, pid))
-    write_candles(dash.data_dir / "BTCUSDT-PERP-5m-2026-01_2026-01.csv", 25,
-                  start=datetime(2026, 1, 1, tzinfo=UTC))
+    write_candles(
+        dash.data_dir / "BTCUSDT-PERP-5m-2026-01_2026-01.csv",
+        25,
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     server = make_server("127.0.0.1", 0, dash.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -102,8 +125,10 @@ def charts_drawn(driver) -> list[str]:
     from selenium.webdriver.support.ui import WebDriverWait
 
     def settled(d):
-        states = [el.get_attribute("data-drawn") for el in
-                  d.find_elements(By.CSS_SELECTOR, "[data-chart]")]
+        states = [
+            el.get_attribute("data-drawn")
+            for el in d.find_elements(By.CSS_SELECTOR, "[data-chart]")
+        ]
         return states if states and all(states) else False
 
     return WebDriverWait(driver, WAIT).until(settled)
@@ -146,7 +171,8 @@ def test_the_overview_and_a_bot_page_draw_their_charts_without_console_errors(ch
         db.session.commit()
     badge = '.dash-panel [data-status-field="status"]'
     WebDriverWait(chromium, WAIT).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, badge).text == "paused")
+        lambda d: d.find_element(By.CSS_SELECTOR, badge).text == "paused"
+    )
     assert severe(chromium) == []
     screenshots(chromium, "bot")
 
@@ -166,12 +192,14 @@ def test_a_backtest_started_from_a_pair_finishes_and_shows_its_report(chromium, 
         chromium.execute_script("arguments[0].value = arguments[1]", field, value)
     chromium.find_element(By.ID, "start-backtest").click()
     WebDriverWait(chromium, WAIT).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "iframe.dash-report"))
+        lambda d: d.find_elements(By.CSS_SELECTOR, "iframe.dash-report")
+    )
     assert "Max drawdown" in chromium.find_element(By.TAG_NAME, "main").text
     frame = chromium.find_element(By.CSS_SELECTOR, "iframe.dash-report")
     chromium.switch_to.frame(frame)
     WebDriverWait(chromium, WAIT).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, ".plotly .main-svg .scatterlayer .trace"))
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".plotly .main-svg .scatterlayer .trace")
+    )
     assert "Backtest BTCUSDT Long" in chromium.find_element(By.TAG_NAME, "h1").text
     chromium.switch_to.default_content()
     assert severe(chromium) == []

@@ -36,8 +36,9 @@ def live_server(app, smtp_server):
     base_url = f"http://127.0.0.1:{server.server_port}"
     app.config.update(smtp_server.mail_settings())
     app.config.update(BASE_URL=base_url, PAPER_PRICES="simulated")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield base_url
@@ -51,17 +52,25 @@ def live_server(app, smtp_server):
 def browser(tmp_path):
     """Headless Chromium through selenium, with its console log captured."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} "
-                    "(apt install chromium chromium-driver)")
+        pytest.skip(
+            f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} "
+            "(apt install chromium chromium-driver)"
+        )
     from selenium import webdriver  # noqa: PLC0415 - only browser tests need selenium
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

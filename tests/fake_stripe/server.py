@@ -72,8 +72,9 @@ class StripeStandIn(StripeSide):
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.stand_in = self
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -93,15 +94,24 @@ class StripeStandIn(StripeSide):
 
     def settings(self, **overrides) -> dict:
         """App config that bills through this stand-in (no retries: failures show at once)."""
-        return {"STRIPE_SECRET_KEY": self.api_key, "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
-                "STRIPE_API_BASE": self.url, "STRIPE_MAX_RETRIES": 0, **PRICE_IDS, **overrides}
+        return {
+            "STRIPE_SECRET_KEY": self.api_key,
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+            "STRIPE_API_BASE": self.url,
+            "STRIPE_MAX_RETRIES": 0,
+            **PRICE_IDS,
+            **overrides,
+        }
 
     # -- inspection and scripting -------------------------------------------------------------
 
     def requests_to(self, path: str, method: str | None = None) -> list[StripeRequest]:
         """Recorded calls to a path (prefix match), optionally of one method."""
-        return [r for r in self.requests
-                if r.path.startswith(path) and (method is None or r.method == method)]
+        return [
+            r
+            for r in self.requests
+            if r.path.startswith(path) and (method is None or r.method == method)
+        ]
 
     def fail_next(self, path: str, times: int = 1) -> None:
         """The next ``times`` calls to ``path`` (prefix) answer 500 with an api_error."""
@@ -119,7 +129,9 @@ class StripeStandIn(StripeSide):
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length).decode() if length else ""
         record = StripeRequest(
-            handler.command, parts.path, dict(parse_qsl(parts.query)),
+            handler.command,
+            parts.path,
+            dict(parse_qsl(parts.query)),
             nested_form(parse_qsl(body, keep_blank_values=True)),
             {k.lower(): v for k, v in handler.headers.items()},
         )
@@ -150,9 +162,16 @@ class StripeStandIn(StripeSide):
         if key and key in self._idempotent:
             first, status, payload = self._idempotent[key]
             if first != fingerprint:
-                return 400, error("idempotency_error", "Keys for idempotent requests can only "
-                                   "be used with the same parameters they were first used "
-                                   "with."), JSON
+                return (
+                    400,
+                    error(
+                        "idempotency_error",
+                        "Keys for idempotent requests can only "
+                        "be used with the same parameters they were first used "
+                        "with.",
+                    ),
+                    JSON,
+                )
             return status, payload, JSON
         status, payload = self._route(request)
         if key:
@@ -176,20 +195,30 @@ class StripeStandIn(StripeSide):
             return 200, self.subscriptions[ended.group(1)]
         found = re.fullmatch(r"/v1/(customers|checkout/sessions|subscriptions)/([\w-]+)", path)
         if method == "GET" and found:
-            store = {"customers": self.customers, "checkout/sessions": self.sessions,
-                     "subscriptions": self.subscriptions}[found.group(1)]
+            store = {
+                "customers": self.customers,
+                "checkout/sessions": self.sessions,
+                "subscriptions": self.subscriptions,
+            }[found.group(1)]
             if found.group(2) in store:
                 return 200, store[found.group(2)]
-            return 404, error("invalid_request_error", f"No such object: "
-                               f"'{found.group(2)}'", code="resource_missing")
-        return 404, error("invalid_request_error", f"Unrecognized request URL ({method}: "
-                           f"{path}).")
+            return 404, error(
+                "invalid_request_error",
+                f"No such object: '{found.group(2)}'",
+                code="resource_missing",
+            )
+        return 404, error("invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
 
     def _create_customer(self, form: dict) -> dict:
         """POST /v1/customers."""
-        customer = {"id": self.new_id("cus"), "object": "customer", "email": form.get("email"),
-                    "metadata": form.get("metadata") or {}, "created": int(time.time()),
-                    "livemode": False}
+        customer = {
+            "id": self.new_id("cus"),
+            "object": "customer",
+            "email": form.get("email"),
+            "metadata": form.get("metadata") or {},
+            "created": int(time.time()),
+            "livemode": False,
+        }
         self.customers[customer["id"]] = customer
         return customer
 
@@ -197,20 +226,33 @@ class StripeStandIn(StripeSide):
         """POST /v1/checkout/sessions (subscription mode, one price)."""
         items = form.get("line_items") or []
         if form.get("mode") != "subscription" or len(items) != 1 or not items[0].get("price"):
-            return 400, error("invalid_request_error", "Expected mode=subscription and one "
-                               "line item with a price.")
+            return 400, error(
+                "invalid_request_error",
+                "Expected mode=subscription and one line item with a price.",
+            )
         if form.get("customer") and form["customer"] not in self.customers:
-            return 400, error("invalid_request_error", f"No such customer: "
-                               f"'{form['customer']}'", code="resource_missing")
+            return 400, error(
+                "invalid_request_error",
+                f"No such customer: '{form['customer']}'",
+                code="resource_missing",
+            )
         session_id = self.new_id("cs")
         session = {
-            "id": session_id, "object": "checkout.session", "mode": "subscription",
-            "status": "open", "payment_status": "unpaid", "url": f"{self.url}/pay/{session_id}",
-            "customer": form.get("customer"), "client_reference_id":
-            form.get("client_reference_id"), "subscription": None,
-            "success_url": form.get("success_url"), "cancel_url": form.get("cancel_url"),
-            "metadata": form.get("metadata") or {}, "created": int(time.time()),
-            "expires_at": int(time.time()) + DAY, "livemode": False,
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "subscription",
+            "status": "open",
+            "payment_status": "unpaid",
+            "url": f"{self.url}/pay/{session_id}",
+            "customer": form.get("customer"),
+            "client_reference_id": form.get("client_reference_id"),
+            "subscription": None,
+            "success_url": form.get("success_url"),
+            "cancel_url": form.get("cancel_url"),
+            "metadata": form.get("metadata") or {},
+            "created": int(time.time()),
+            "expires_at": int(time.time()) + DAY,
+            "livemode": False,
             # The stand-in keeps what was bought; Stripe has it under line_items.
             "_price": items[0]["price"],
             "_subscription_metadata": (form.get("subscription_data") or {}).get("metadata", {}),
@@ -221,13 +263,17 @@ class StripeStandIn(StripeSide):
     def _create_portal(self, form: dict) -> tuple[int, dict]:
         """POST /v1/billing_portal/sessions."""
         if form.get("customer") not in self.customers:
-            return 400, error("invalid_request_error", "No such customer.",
-                               code="resource_missing")
+            return 400, error("invalid_request_error", "No such customer.", code="resource_missing")
         portal_id = self.new_id("bps")
-        portal = {"id": portal_id, "object": "billing_portal.session",
-                  "customer": form["customer"], "return_url": form.get("return_url"),
-                  "url": f"{self.url}/portal/{portal_id}", "created": int(time.time()),
-                  "livemode": False}
+        portal = {
+            "id": portal_id,
+            "object": "billing_portal.session",
+            "customer": form["customer"],
+            "return_url": form.get("return_url"),
+            "url": f"{self.url}/portal/{portal_id}",
+            "created": int(time.time()),
+            "livemode": False,
+        }
         self.portals[portal_id] = portal
         return 200, portal
 
@@ -236,8 +282,12 @@ class StripeStandIn(StripeSide):
         found = [i for i in self.invoices.values() if i["customer"] == query.get("customer")]
         found.sort(key=lambda i: (i["created"], i["id"]), reverse=True)
         limit = int(query.get("limit") or 10)
-        return {"object": "list", "url": "/v1/invoices", "has_more": len(found) > limit,
-                "data": found[:limit]}
+        return {
+            "object": "list",
+            "url": "/v1/invoices",
+            "has_more": len(found) > limit,
+            "data": found[:limit],
+        }
 
     def _hosted_page(self, path: str) -> str:
         """A stand-in for Stripe's hosted pages: a heading and the way back."""
@@ -247,7 +297,8 @@ class StripeStandIn(StripeSide):
             back = back.replace("{CHECKOUT_SESSION_ID}", object_id)
         else:
             back = (self.portals.get(object_id) or {}).get("return_url") or "/"
-        return (f"<!doctype html><title>Stand-in {kind}</title><link rel='icon' href='data:,'>"
-                f"<h1 id='stand-in'>Stripe stand-in: {kind} {object_id}</h1>"
-                f"<a id='back' href='{back}'>Back</a>")
-
+        return (
+            f"<!doctype html><title>Stand-in {kind}</title><link rel='icon' href='data:,'>"
+            f"<h1 id='stand-in'>Stripe stand-in: {kind} {object_id}</h1>"
+            f"<a id='back' href='{back}'>Back</a>"
+        )

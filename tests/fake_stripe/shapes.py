@@ -68,11 +68,18 @@ def price_info(price_id: str) -> tuple[str, str, int]:
 def price_object(price_id: str) -> dict:
     """A price as Stripe returns it inside a subscription item."""
     plan, interval, amount = price_info(price_id)
-    return {"id": price_id, "object": "price", "active": True, "currency": "usd",
-            "unit_amount": amount, "product": f"prod_{plan}", "type": "recurring",
-            "recurring": {"interval": interval, "interval_count": 1}, "lookup_key": None,
-            "metadata": {}}
-
+    return {
+        "id": price_id,
+        "object": "price",
+        "active": True,
+        "currency": "usd",
+        "unit_amount": amount,
+        "product": f"prod_{plan}",
+        "type": "recurring",
+        "recurring": {"interval": interval, "interval_count": 1},
+        "lookup_key": None,
+        "metadata": {},
+    }
 
 
 JSON = "application/json"
@@ -89,5 +96,3 @@ def error(kind: str, message: str, *, code: str | None = None) -> dict:
 def public(obj: dict) -> dict:
     """An object without the stand-in's private fields (those starting with _)."""
     return {k: v for k, v in obj.items() if not k.startswith("_")}
-
-

@@ -13,8 +13,15 @@ from tests.fixtures.database import DEFAULT_PASSWORD, gen_bot, gen_pair, gen_use
 from tests.fixtures.web import csrf_post, login, login_with_form, mail_outbox
 
 NEW_PASSWORD = "a different passphrase"
-ACCOUNT_PAGES = ["/account/settings", "/account/password", "/account/email",
-                 "/account/two-factor", "/account/sessions", "/account/delete", "/account/export"]
+ACCOUNT_PAGES = [
+    "/account/settings",
+    "/account/password",
+    "/account/email",
+    "/account/two-factor",
+    "/account/sessions",
+    "/account/delete",
+    "/account/export",
+]
 
 
 def last_audit(app) -> AuditLog:
@@ -57,12 +64,18 @@ def test_the_settings_page_shows_the_account(logged_in, user):
 
 # -- password ----------------------------------------------------------------------------------
 
+
 def change_password(client, current=DEFAULT_PASSWORD, new=NEW_PASSWORD, confirm=None):
     """Submit the change-password form."""
-    return csrf_post(client, "/account/password", {
-        "current_password": current, "password": new,
-        "confirm": new if confirm is None else confirm,
-    })
+    return csrf_post(
+        client,
+        "/account/password",
+        {
+            "current_password": current,
+            "password": new,
+            "confirm": new if confirm is None else confirm,
+        },
+    )
 
 
 def test_changing_the_password_keeps_this_device_and_logs_out_the_others(app, logged_in, user):
@@ -104,8 +117,7 @@ PASSWORD_ERRORS = [
 
 
 @pytest.mark.parametrize(("fields", "message"), PASSWORD_ERRORS)
-def test_password_form_errors_show_again_and_change_nothing(app, logged_in, user, fields,
-                                                              message):
+def test_password_form_errors_show_again_and_change_nothing(app, logged_in, user, fields, message):
     before = stored(app, user.id).password_hash
 
     response = change_password(logged_in, **fields)
@@ -116,13 +128,15 @@ def test_password_form_errors_show_again_and_change_nothing(app, logged_in, user
 
 # -- e-mail ------------------------------------------------------------------------------------
 
+
 def change_email(client, email="moved@example.com", password=DEFAULT_PASSWORD):
     """Submit the change-e-mail form."""
     return csrf_post(client, "/account/email", {"email": email, "current_password": password})
 
 
-def test_changing_the_email_needs_a_new_confirmation_and_tells_the_old_address(app, logged_in,
-                                                                                user):
+def test_changing_the_email_needs_a_new_confirmation_and_tells_the_old_address(
+    app, logged_in, user
+):
     response = change_email(logged_in, "Moved@Example.com")
 
     assert response.status_code == 302
@@ -154,8 +168,9 @@ EMAIL_ERRORS = [
 
 
 @pytest.mark.parametrize(("fields", "message"), EMAIL_ERRORS)
-def test_email_form_errors_show_again_and_change_nothing(app, logged_in, user, user_factory,
-                                                         fields, message):
+def test_email_form_errors_show_again_and_change_nothing(
+    app, logged_in, user, user_factory, fields, message
+):
     user_factory(email="taken@example.com")
 
     response = change_email(logged_in, **fields)
@@ -175,6 +190,7 @@ def test_wrong_current_passwords_are_rate_limited(app, logged_in):
 
 # -- other devices -----------------------------------------------------------------------------
 
+
 def test_logging_out_other_devices(app, logged_in, user):
     other_device = app.test_client()
     login(other_device, user)
@@ -192,17 +208,32 @@ def test_logging_out_other_devices(app, logged_in, user):
 
 # -- deletion ----------------------------------------------------------------------------------
 
+
 def owned_things(app, user):
     """A bot with keys, a pair and a trade of ``user``; and someone else's bot."""
     with app.app_context():
         owner = db.session.get(User, user.id)
-        bot = gen_bot(db.session, owner, exchange="bybit", api_key="KEY-ABCD1234",
-                      api_secret="SECRET-XYZ987654")
+        bot = gen_bot(
+            db.session,
+            owner,
+            exchange="bybit",
+            api_key="KEY-ABCD1234",
+            api_secret="SECRET-XYZ987654",
+        )
         pair = gen_pair(db.session, bot)
-        db.session.add(Trade(bot_id=bot.id, pair_id=pair.id, client_order_id="b1-p1-1-1",
-                             time=datetime(2026, 3, 2, tzinfo=UTC), symbol="BTCUSDT",
-                             side="Long", action="OPEN", qty=Decimal("0.01"),
-                             price=Decimal("30000.5")))
+        db.session.add(
+            Trade(
+                bot_id=bot.id,
+                pair_id=pair.id,
+                client_order_id="b1-p1-1-1",
+                time=datetime(2026, 3, 2, tzinfo=UTC),
+                symbol="BTCUSDT",
+                side="Long",
+                action="OPEN",
+                qty=Decimal("0.01"),
+                price=Decimal("30000.5"),
+            )
+        )
         stranger = gen_user(db.session, "stranger@example.com")
         other = gen_bot(db.session, stranger, name="not yours")
         gen_pair(db.session, other)
@@ -213,8 +244,9 @@ def owned_things(app, user):
 def test_deleting_the_account_removes_it_and_everything_it_owns(app, logged_in, user):
     bot_id, other_id = owned_things(app, user)
 
-    response = csrf_post(logged_in, "/account/delete",
-                         {"current_password": DEFAULT_PASSWORD, "understood": "y"})
+    response = csrf_post(
+        logged_in, "/account/delete", {"current_password": DEFAULT_PASSWORD, "understood": "y"}
+    )
 
     assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
     assert stored(app, user.id) is None
@@ -238,8 +270,7 @@ def test_deleting_works_on_postgresql_too(pg_app):
         owner_id = owner.id
     login(client, owner_id)
 
-    csrf_post(client, "/account/delete", {"current_password": DEFAULT_PASSWORD,
-                                          "understood": "y"})
+    csrf_post(client, "/account/delete", {"current_password": DEFAULT_PASSWORD, "understood": "y"})
 
     with pg_app.app_context():
         assert db.session.get(User, owner_id) is None
@@ -261,6 +292,7 @@ def test_deletion_needs_the_password_and_the_tick(app, logged_in, user, data, me
 
 
 # -- export ------------------------------------------------------------------------------------
+
 
 def test_the_export_is_a_json_download_of_bots_pairs_and_trades(app, logged_in, user):
     bot_id, other_id = owned_things(app, user)

@@ -6,9 +6,13 @@ from tests.fixtures.database import DEFAULT_PASSWORD
 
 def delete(world, user_id):
     """The user confirms deletion with their password."""
-    return world.client(user_id).post("/account/delete", {
-        "current_password": DEFAULT_PASSWORD, "understood": "y",
-    })
+    return world.client(user_id).post(
+        "/account/delete",
+        {
+            "current_password": DEFAULT_PASSWORD,
+            "understood": "y",
+        },
+    )
 
 
 def test_a_live_subscription_is_cancelled_before_the_account_goes(billing):

@@ -26,8 +26,9 @@ def setup_page(client) -> tuple[str, str]:
 def turn_on(client, at: datetime = START) -> tuple[str, list[str]]:
     """Set two-factor up; (secret, recovery codes)."""
     _, secret = setup_page(client)
-    page = csrf_post(client, "/account/two-factor",
-                     {"code": pyotp.TOTP(secret).at(at)}).get_data(as_text=True)
+    page = csrf_post(client, "/account/two-factor", {"code": pyotp.TOTP(secret).at(at)}).get_data(
+        as_text=True
+    )
     codes = re.findall(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>", page)
     assert len(codes) == 10, page
     return secret, codes
@@ -46,8 +47,11 @@ def two_factor_user(app, client, user, time_machine):
 def audit_actions(app, user_id) -> list[str]:
     """The user's audit trail."""
     with app.app_context():
-        return list(db.session.scalars(
-            select(AuditLog.action).where(AuditLog.user_id == user_id).order_by(AuditLog.id)))
+        return list(
+            db.session.scalars(
+                select(AuditLog.action).where(AuditLog.user_id == user_id).order_by(AuditLog.id)
+            )
+        )
 
 
 def is_logged_in(client) -> bool:
@@ -75,8 +79,7 @@ def test_the_secret_in_the_session_is_encrypted(logged_in):
         assert secret not in str(dict(session))
 
 
-def test_a_right_code_turns_it_on_and_shows_recovery_codes_once(app, client, user,
-                                                                time_machine):
+def test_a_right_code_turns_it_on_and_shows_recovery_codes_once(app, client, user, time_machine):
     time_machine.move_to(START, tick=False)  # before logging in: sessions are timestamped
     login(client, user)
     logged_in = client
@@ -103,8 +106,7 @@ def test_a_wrong_code_leaves_it_off(app, logged_in, user, code):
         assert db.session.get(User, user.id).totp_secret_encrypted is None
 
 
-def test_login_asks_for_the_code_before_the_session_starts(client, two_factor_user,
-                                                           time_machine):
+def test_login_asks_for_the_code_before_the_session_starts(client, two_factor_user, time_machine):
     user, secret, _ = two_factor_user
     time_machine.move_to(START + timedelta(minutes=2), tick=False)
 
@@ -112,8 +114,9 @@ def test_login_asks_for_the_code_before_the_session_starts(client, two_factor_us
 
     assert first.headers["Location"] == "/auth/two-factor"
     assert not is_logged_in(client)
-    second = csrf_post(client, "/auth/two-factor",
-                       {"code": pyotp.TOTP(secret).at(START + timedelta(minutes=2))})
+    second = csrf_post(
+        client, "/auth/two-factor", {"code": pyotp.TOTP(secret).at(START + timedelta(minutes=2))}
+    )
     assert second.status_code == 302 and is_logged_in(client)
 
 
@@ -158,8 +161,9 @@ def test_the_second_step_expires_after_five_minutes(client, two_factor_user, tim
 
     later = START + timedelta(minutes=16)
     time_machine.move_to(later, tick=False)
-    response = csrf_post(client, "/auth/two-factor", {"code": pyotp.TOTP(secret).at(later)},
-                         token_from="/auth/login")
+    response = csrf_post(
+        client, "/auth/two-factor", {"code": pyotp.TOTP(secret).at(later)}, token_from="/auth/login"
+    )
 
     assert response.headers["Location"] == "/auth/login" and not is_logged_in(client)
 
@@ -170,8 +174,9 @@ def test_the_second_step_cannot_be_reached_without_the_password(client, two_fact
     assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
 
 
-def test_wrong_codes_are_rate_limited_and_lock_the_account(app, client, two_factor_user,
-                                                           time_machine):
+def test_wrong_codes_are_rate_limited_and_lock_the_account(
+    app, client, two_factor_user, time_machine
+):
     user, secret, _ = two_factor_user
     at = START + timedelta(minutes=20)
     time_machine.move_to(at, tick=False)
@@ -198,30 +203,38 @@ def test_a_lock_during_the_second_step_ends_it(app, client, two_factor_user, tim
         db.session.get(User, user.id).locked_until = at + timedelta(minutes=15)
         db.session.commit()
 
-    response = csrf_post(client, "/auth/two-factor", {"code": pyotp.TOTP(secret).at(at)},
-                         token_from="/auth/login")
+    response = csrf_post(
+        client, "/auth/two-factor", {"code": pyotp.TOTP(secret).at(at)}, token_from="/auth/login"
+    )
 
     assert response.headers["Location"] == "/auth/login" and not is_logged_in(client)
 
 
-def test_turning_it_off_needs_the_password_and_a_code(app, client, two_factor_user,
-                                                      time_machine):
+def test_turning_it_off_needs_the_password_and_a_code(app, client, two_factor_user, time_machine):
     user, secret, codes = two_factor_user
     at = START + timedelta(minutes=30)
     time_machine.move_to(at, tick=False)
     login(client, user)
 
-    no_code = csrf_post(client, "/account/two-factor/disable",
-                        {"current_password": DEFAULT_PASSWORD, "code": "000000"})
-    no_password = csrf_post(client, "/account/two-factor/disable",
-                            {"current_password": "wrong password",
-                             "code": pyotp.TOTP(secret).at(at)})
+    no_code = csrf_post(
+        client,
+        "/account/two-factor/disable",
+        {"current_password": DEFAULT_PASSWORD, "code": "000000"},
+    )
+    no_password = csrf_post(
+        client,
+        "/account/two-factor/disable",
+        {"current_password": "wrong password", "code": pyotp.TOTP(secret).at(at)},
+    )
     assert no_code.status_code == no_password.status_code == 400
     assert "That code is not right." in no_code.get_data(as_text=True)
     assert "Your current password is not right." in no_password.get_data(as_text=True)
 
-    done = csrf_post(client, "/account/two-factor/disable",
-                     {"current_password": DEFAULT_PASSWORD, "code": codes[3]})
+    done = csrf_post(
+        client,
+        "/account/two-factor/disable",
+        {"current_password": DEFAULT_PASSWORD, "code": codes[3]},
+    )
 
     assert done.status_code == 302
     with app.app_context():
@@ -236,10 +249,12 @@ def test_new_recovery_codes_replace_the_old_ones(app, client, two_factor_user, t
     time_machine.move_to(START + timedelta(minutes=40), tick=False)
     login(client, user)
 
-    wrong = csrf_post(client, "/account/two-factor/recovery-codes",
-                      {"current_password": "wrong password"})
-    page = csrf_post(client, "/account/two-factor/recovery-codes",
-                     {"current_password": DEFAULT_PASSWORD}).get_data(as_text=True)
+    wrong = csrf_post(
+        client, "/account/two-factor/recovery-codes", {"current_password": "wrong password"}
+    )
+    page = csrf_post(
+        client, "/account/two-factor/recovery-codes", {"current_password": DEFAULT_PASSWORD}
+    ).get_data(as_text=True)
     new_codes = re.findall(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>", page)
 
     assert wrong.status_code == 400 and len(new_codes) == 10
@@ -250,8 +265,9 @@ def test_new_recovery_codes_replace_the_old_ones(app, client, two_factor_user, t
     assert csrf_post(client, "/auth/two-factor", {"code": new_codes[1]}).status_code == 302
 
 
-def test_a_password_change_during_the_second_step_voids_it(app, client, two_factor_user,
-                                                           time_machine):
+def test_a_password_change_during_the_second_step_voids_it(
+    app, client, two_factor_user, time_machine
+):
     user, secret, _ = two_factor_user
     at = START + timedelta(minutes=50)
     time_machine.move_to(at, tick=False)
@@ -267,10 +283,15 @@ def test_a_password_change_during_the_second_step_voids_it(app, client, two_fact
     assert response.headers["Location"] == "/auth/login" and not is_logged_in(client)
 
 
-@pytest.mark.parametrize("url", ["/account/two-factor/disable",
-                                 "/account/two-factor/recovery-codes"])
+@pytest.mark.parametrize(
+    "url", ["/account/two-factor/disable", "/account/two-factor/recovery-codes"]
+)
 def test_managing_two_factor_while_it_is_off_leads_to_the_set_up(logged_in, url):
-    response = csrf_post(logged_in, url, {"current_password": DEFAULT_PASSWORD, "code": "1"},
-                         token_from="/account/settings")
+    response = csrf_post(
+        logged_in,
+        url,
+        {"current_password": DEFAULT_PASSWORD, "code": "1"},
+        token_from="/account/settings",
+    )
 
     assert response.status_code == 302 and response.headers["Location"] == "/account/two-factor"

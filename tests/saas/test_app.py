@@ -32,17 +32,27 @@ ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 # Reachable without logging in, on purpose: signing in and its mailed links, health checks.
 PUBLIC_ENDPOINTS = {
-    "static", "index", "auth.login", "auth.register", "auth.forgot_password",
-    "auth.reset_password", "auth.verify_email", "auth.two_factor", "ops.healthz", "ops.metrics",
+    "static",
+    "index",
+    "auth.login",
+    "auth.register",
+    "auth.forgot_password",
+    "auth.reset_password",
+    "auth.verify_email",
+    "auth.two_factor",
+    "ops.healthz",
+    "ops.metrics",
     "billing.pricing",  # the plans and prices, shown before anyone signs up
     "billing.webhook",  # Stripe's calls, authenticated by their signature instead
-    "dashboard.plotly_js", "dashboard.plotly_stylesheet",  # plotly's own files, static like /static
+    "dashboard.plotly_js",
+    "dashboard.plotly_stylesheet",  # plotly's own files, static like /static
 }
 SAMPLE_VALUES = {"int": "1", "path": "app.css", "default": "sample"}
 
 
 def sample_path(rule) -> str:
     """A URL of ``rule`` with every variable filled in."""
+
     def fill(match):
         converter = match.group(1) or "default"
         return SAMPLE_VALUES.get(converter, "sample")
@@ -66,7 +76,10 @@ def test_the_test_config_keeps_mail_in_memory_and_a_fixed_secret():
     config = TestConfig()
 
     assert (config.MAIL_BACKEND, config.SECRET_KEY, config.ENV) == (
-        "memory", "test-secret-key", "test")
+        "memory",
+        "test-secret-key",
+        "test",
+    )
     assert config.ENCRYPTION_KEY
 
 
@@ -112,12 +125,14 @@ def test_the_start_page_sends_visitors_to_login_and_users_to_their_dashboard(app
     login(client, user)
 
     starts = [("dashboard.index", "/dashboard/"), ("bots.index", "/bots/")]
-    expected = next((path for endpoint, path in starts if endpoint in app.view_functions),
-                    "/account/settings")
+    expected = next(
+        (path for endpoint, path in starts if endpoint in app.view_functions), "/account/settings"
+    )
     assert client.get("/").headers["Location"] == expected
 
 
 # -- settings ----------------------------------------------------------------------------------
+
 
 def production_env(**extra) -> dict:
     """A production environment on in-memory SQLite."""
@@ -146,24 +161,37 @@ def test_development_keeps_cookies_usable_over_plain_http():
     assert config.MAIL_BACKEND == "console" and config.TRUSTED_PROXIES == 0
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"DCABOT_ENV": "staging"}, "DCABOT_ENV must be one of"),
-    ({"MAIL_BACKEND": "pigeon"}, "MAIL_BACKEND must be smtp, console or memory"),
-    ({"MAIL_PORT": "twenty-five"}, "MAIL_PORT must be a whole number"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DCABOT_ENV": "staging"}, "DCABOT_ENV must be one of"),
+        ({"MAIL_BACKEND": "pigeon"}, "MAIL_BACKEND must be smtp, console or memory"),
+        ({"MAIL_PORT": "twenty-five"}, "MAIL_PORT must be a whole number"),
+    ],
+)
 def test_bad_settings_are_named(env, message):
     with pytest.raises(ConfigError, match=message):
         Config({"DATABASE_URL": "sqlite://", **env})
 
 
 def test_mail_settings_come_from_the_environment():
-    config = Config({"DATABASE_URL": "sqlite://", "MAIL_SERVER": "smtp.example.com",
-                     "MAIL_PORT": "587", "MAIL_USE_TLS": "true", "MAIL_USERNAME": "bot",
-                     "MAIL_DEFAULT_SENDER": "Bots <bots@example.com>",
-                     "BASE_URL": "https://bots.example.com/"})
+    config = Config(
+        {
+            "DATABASE_URL": "sqlite://",
+            "MAIL_SERVER": "smtp.example.com",
+            "MAIL_PORT": "587",
+            "MAIL_USE_TLS": "true",
+            "MAIL_USERNAME": "bot",
+            "MAIL_DEFAULT_SENDER": "Bots <bots@example.com>",
+            "BASE_URL": "https://bots.example.com/",
+        }
+    )
 
     assert (config.MAIL_SERVER, config.MAIL_PORT, config.MAIL_USE_TLS) == (
-        "smtp.example.com", 587, True)
+        "smtp.example.com",
+        587,
+        True,
+    )
     assert config.BASE_URL == "https://bots.example.com"
 
 
@@ -181,14 +209,21 @@ def test_the_env_file_is_read_and_the_real_environment_wins(tmp_path, monkeypatc
 def test_maintenance_commands_work_without_a_secret_key():
     """The crontab's env file and key rotation need not carry SECRET_KEY."""
     env = {"PATH": os.environ["PATH"], "DCABOT_ENV": "production", "DATABASE_URL": "sqlite://"}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "saas", "schema"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "saas", "schema"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert result.returncode == 0, result.stderr
     assert "CREATE TABLE IF NOT EXISTS users" in result.stdout
 
 
 # -- first start -------------------------------------------------------------------------------
+
 
 def test_first_start_creates_an_admin_with_a_printed_password_and_a_demo_bot(app):
     with app.app_context():
@@ -212,8 +247,7 @@ def test_the_printed_password_logs_in(app, client):
         db.session.commit()
     from tests.fixtures.web import login_with_form
 
-    assert login_with_form(client, start.admin_email,
-                           start.generated_password).status_code == 302
+    assert login_with_form(client, start.admin_email, start.generated_password).status_code == 302
 
 
 def test_first_start_uses_admin_email_and_password_and_runs_once(app):
@@ -225,11 +259,15 @@ def test_first_start_uses_admin_email_and_password_and_runs_once(app):
 
         assert (first.admin_email, first.generated_password) == ("ops@example.org", None)
         assert (again.created, again.admin_email, again.demo_bot_id) == (
-            False, "ops@example.org", None)
+            False,
+            "ops@example.org",
+            None,
+        )
         assert len(db.session.scalars(select(User)).all()) == 1
 
 
 # -- make run ----------------------------------------------------------------------------------
+
 
 def test_dev_environment_keeps_its_secrets_in_the_instance_folder(tmp_path):
     from saas.devserver import dev_environment
@@ -299,12 +337,21 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def test_the_dev_server_serves_the_printed_login_and_stops_on_sigterm(tmp_path):
     port = free_port()
-    env = {"PATH": os.environ["PATH"], "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite'}",
-           "SECRET_KEY": "dev-test", "ENCRYPTION_KEY": TestConfig().ENCRYPTION_KEY,
-           "RUNNER_STATE_FILE": str(tmp_path / "state.json")}
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite'}",
+        "SECRET_KEY": "dev-test",
+        "ENCRYPTION_KEY": TestConfig().ENCRYPTION_KEY,
+        "RUNNER_STATE_FILE": str(tmp_path / "state.json"),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "saas.devserver", "--port", str(port), "--no-runner"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_for_port(port, process)
         base = f"http://127.0.0.1:{port}"
@@ -317,8 +364,9 @@ def test_the_dev_server_serves_the_printed_login_and_stops_on_sigterm(tmp_path):
         while not any("password" in line for line in banner):
             banner.append(process.stdout.readline())
         password = re.search(r"with password (\S+)", "".join(banner)).group(1)
-        form = urllib.parse.urlencode({"csrf_token": token, "email": "admin@example.com",
-                                       "password": password}).encode()
+        form = urllib.parse.urlencode(
+            {"csrf_token": token, "email": "admin@example.com", "password": password}
+        ).encode()
         with pytest.raises(urllib.error.HTTPError) as redirect:
             opener.open(f"{base}/auth/login", data=form, timeout=10)
         redirect.value.close()

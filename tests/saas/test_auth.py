@@ -40,6 +40,7 @@ def is_logged_in(client) -> bool:
 
 # -- logging in --------------------------------------------------------------------------------
 
+
 def test_the_login_page_has_a_form_with_a_csrf_token(client):
     page = client.get("/auth/login")
 
@@ -77,10 +78,16 @@ def test_login_returns_to_the_page_that_asked_for_it(client, user):
     assert response.headers["Location"] == "/account/password"
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)",
-    "http:/evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+    ],
+)
 def test_login_never_redirects_off_the_site(client, user, target):
     response = login_with_form(client, user.email, next=target)
 
@@ -108,7 +115,10 @@ def test_an_unknown_address_gets_the_same_answer_as_a_wrong_password(client, use
     with app.app_context():
         row = db.session.scalars(select(AuditLog).where(AuditLog.user_id.is_(None))).one()
         assert (row.action, row.after, row.ip) == (
-            "login_failed", {"email": "nobody@example.com"}, "127.0.0.1")
+            "login_failed",
+            {"email": "nobody@example.com"},
+            "127.0.0.1",
+        )
 
 
 LOGIN_VALIDATION = [
@@ -179,6 +189,7 @@ def test_a_logged_in_user_visiting_login_or_register_goes_to_the_start_page(logg
 
 # -- logging out -------------------------------------------------------------------------------
 
+
 def test_logout_is_a_post_that_ends_the_session(logged_in, app, user):
     response = csrf_post(logged_in, "/auth/logout", token_from="/account/settings")
 
@@ -204,6 +215,7 @@ def test_logout_when_not_logged_in_goes_to_the_login_page(client):
 
 
 # -- brute force -------------------------------------------------------------------------------
+
 
 def fail_logins(client, email: str, times: int = 5) -> None:
     """``times`` wrong passwords for ``email``, each answered with the generic message."""
@@ -312,12 +324,18 @@ def test_every_login_post_is_rate_limited_per_address(app, client, user):
 
 # -- registering -------------------------------------------------------------------------------
 
+
 def register(client, email="new@example.com", password=NEW_PASSWORD, confirm=None):
     """Submit the registration form."""
-    return csrf_post(client, "/auth/register", {
-        "email": email, "password": password,
-        "confirm": password if confirm is None else confirm,
-    })
+    return csrf_post(
+        client,
+        "/auth/register",
+        {
+            "email": email,
+            "password": password,
+            "confirm": password if confirm is None else confirm,
+        },
+    )
 
 
 def test_registering_creates_an_unverified_account_and_mails_a_link(client, app):
@@ -359,8 +377,10 @@ REGISTER_VALIDATION = [
     ({"password": "short"}, "Use at least 10 characters."),
     ({"password": ""}, "Choose a password."),
     ({"confirm": "something else entirely"}, "The two passwords are not the same."),
-    ({"email": "same@example.com", "password": "same@example.com"},
-     "must not be your e-mail address"),
+    (
+        {"email": "same@example.com", "password": "same@example.com"},
+        "must not be your e-mail address",
+    ),
 ]
 
 

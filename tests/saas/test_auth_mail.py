@@ -51,9 +51,13 @@ def ask_for_reset(client, email):
 
 # -- e-mail verification -----------------------------------------------------------------------
 
+
 def test_the_verification_mail_reaches_the_smtp_server(smtp_app, client, smtp_server):
-    csrf_post(client, "/auth/register", {"email": "fresh@example.com", "password": NEW_PASSWORD,
-                                         "confirm": NEW_PASSWORD})
+    csrf_post(
+        client,
+        "/auth/register",
+        {"email": "fresh@example.com", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
 
     (mail,) = smtp_server.wait_for(1)
     assert mail["To"] == "fresh@example.com"
@@ -64,9 +68,11 @@ def test_the_verification_mail_reaches_the_smtp_server(smtp_app, client, smtp_se
 def test_links_use_base_url_never_the_host_header(smtp_app, smtp_server):
     client = smtp_app.test_client()
     client.environ_base.update({"HTTP_HOST": "evil.example", "HTTP_X_FORWARDED_HOST": "evil"})
-    response = csrf_post(client, "/auth/register", {"email": "fresh@example.com",
-                                                    "password": NEW_PASSWORD,
-                                                    "confirm": NEW_PASSWORD})
+    response = csrf_post(
+        client,
+        "/auth/register",
+        {"email": "fresh@example.com", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
 
     assert response.status_code == 200
 
@@ -76,8 +82,11 @@ def test_links_use_base_url_never_the_host_header(smtp_app, smtp_server):
 
 
 def test_the_link_opens_a_confirm_page_and_the_post_verifies(smtp_app, client, smtp_server):
-    csrf_post(client, "/auth/register", {"email": "fresh@example.com", "password": NEW_PASSWORD,
-                                         "confirm": NEW_PASSWORD})
+    csrf_post(
+        client,
+        "/auth/register",
+        {"email": "fresh@example.com", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     path = link_in(smtp_server.wait_for(1)[0])
 
     page = client.get(path)
@@ -89,14 +98,19 @@ def test_the_link_opens_a_confirm_page_and_the_post_verifies(smtp_app, client, s
     assert done.status_code == 302
     assert stored(smtp_app, "fresh@example.com").email_verified
     with smtp_app.app_context():
-        assert db.session.scalar(
-            select(AuditLog.action).order_by(AuditLog.id.desc()).limit(1)) == "email_verified"
+        assert (
+            db.session.scalar(select(AuditLog.action).order_by(AuditLog.id.desc()).limit(1))
+            == "email_verified"
+        )
 
 
 def test_a_verification_link_expires_after_two_days(smtp_app, client, smtp_server, time_machine):
     time_machine.move_to(START, tick=False)
-    csrf_post(client, "/auth/register", {"email": "fresh@example.com", "password": NEW_PASSWORD,
-                                         "confirm": NEW_PASSWORD})
+    csrf_post(
+        client,
+        "/auth/register",
+        {"email": "fresh@example.com", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     path = link_in(smtp_server.wait_for(1)[0])
 
     time_machine.move_to(START + timedelta(hours=47), tick=False)
@@ -156,6 +170,7 @@ def test_resending_needs_a_login(client):
 
 # -- password reset ----------------------------------------------------------------------------
 
+
 def test_forgot_password_mails_a_reset_link_through_smtp(smtp_app, client, smtp_server, user):
     response = ask_for_reset(client, user.email)
 
@@ -165,8 +180,9 @@ def test_forgot_password_mails_a_reset_link_through_smtp(smtp_app, client, smtp_
     assert link_in(mail).startswith("/auth/reset/")
 
 
-def test_forgot_password_answers_the_same_for_an_unknown_address(smtp_app, client, smtp_server,
-                                                                  user):
+def test_forgot_password_answers_the_same_for_an_unknown_address(
+    smtp_app, client, smtp_server, user
+):
     known = ask_for_reset(client, user.email).get_data(as_text=True)
     unknown = ask_for_reset(client, "nobody@example.com").get_data(as_text=True)
 
@@ -181,9 +197,12 @@ def test_a_reset_link_sets_the_password_once(smtp_app, client, smtp_server, user
 
     assert client.get(path).status_code == 200
     done = csrf_post(client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    again = csrf_post(client, path, {"password": "yet another passphrase",
-                                     "confirm": "yet another passphrase"},
-                      token_from="/auth/login")
+    again = csrf_post(
+        client,
+        path,
+        {"password": "yet another passphrase", "confirm": "yet another passphrase"},
+        token_from="/auth/login",
+    )
 
     assert done.status_code == 302 and done.headers["Location"] == "/auth/login"
     assert again.status_code == 400 and "already been used" in again.get_data(as_text=True)
@@ -200,8 +219,9 @@ def test_a_reset_link_expires_after_an_hour(smtp_app, client, smtp_server, user,
     path = link_in(smtp_server.wait_for(1)[0])
 
     time_machine.move_to(START + timedelta(minutes=61), tick=False)
-    response = csrf_post(client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
-                         token_from="/auth/login")
+    response = csrf_post(
+        client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, token_from="/auth/login"
+    )
 
     assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
     assert login_with_form(client, user.email, NEW_PASSWORD).status_code == 400
@@ -223,8 +243,10 @@ def test_an_older_reset_link_dies_when_a_newer_one_is_used(app, client, user):
     ask_for_reset(client, user.email)
     first, second = (link_in_memory(mail) for mail in mail_outbox(app))
 
-    assert csrf_post(client, second, {"password": NEW_PASSWORD,
-                                      "confirm": NEW_PASSWORD}).status_code == 302
+    assert (
+        csrf_post(client, second, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code
+        == 302
+    )
     assert client.get(first).status_code == 400
 
 
@@ -239,8 +261,7 @@ def test_a_reset_ends_other_sessions_and_unlocks_the_account(app, client, user):
     login(other_device, user)
     for _ in range(5):
         login_with_form(client, user.email, "wrong password")
-    assert "Too many failed attempts" in login_with_form(client, user.email).get_data(
-        as_text=True)
+    assert "Too many failed attempts" in login_with_form(client, user.email).get_data(as_text=True)
     ask_for_reset(client, user.email)
     path = link_in_memory(mail_outbox(app)[0])
 
@@ -256,8 +277,10 @@ def test_a_reset_ends_other_sessions_and_unlocks_the_account(app, client, user):
 
 RESET_VALIDATION = [
     ({"password": "short", "confirm": "short"}, "Use at least 10 characters."),
-    ({"password": NEW_PASSWORD, "confirm": "different passphrase"},
-     "The two passwords are not the same."),
+    (
+        {"password": NEW_PASSWORD, "confirm": "different passphrase"},
+        "The two passwords are not the same.",
+    ),
     ({"password": "", "confirm": ""}, "Choose a password."),
 ]
 
@@ -273,8 +296,10 @@ def test_reset_form_errors_show_again_and_keep_the_link_usable(app, client, user
     assert client.get(path).status_code == 200
 
 
-FORGOT_VALIDATION = [({"email": ""}, "Enter your e-mail address."),
-                     ({"email": "nope"}, "Enter a valid e-mail address.")]
+FORGOT_VALIDATION = [
+    ({"email": ""}, "Enter your e-mail address."),
+    ({"email": "nope"}, "Enter a valid e-mail address."),
+]
 
 
 @pytest.mark.parametrize(("data", "message"), FORGOT_VALIDATION)
@@ -296,8 +321,9 @@ def test_reset_requests_are_rate_limited_per_address_typed(app, client, user):
 
 
 def test_a_mail_server_that_is_down_changes_no_answer(app, client, user, caplog):
-    app.config.update({"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 9,
-                       "MAIL_TIMEOUT": 2})
+    app.config.update(
+        {"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 9, "MAIL_TIMEOUT": 2}
+    )
 
     response = ask_for_reset(client, user.email)
 

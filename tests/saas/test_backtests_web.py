@@ -22,10 +22,20 @@ JAN = datetime(2026, 1, 1, tzinfo=UTC)
 
 def form(client, **changes) -> dict:
     """A valid backtest form (BTCUSDT Long, 8 to 20 January 2026) with a CSRF token."""
-    values = {"csrf_token": csrf_token(client, "/dashboard/backtests"), "symbol": "BTCUSDT",
-              "side": "Long", "start": "2026-01-08", "end": "2026-01-20", "balance": "1000",
-              "leverage": "10", "interval_minutes": "5", "ema_interval": "",
-              "strategy": "martingale", "params": '{"profit_pnl": 0.05}', "pair_id": ""}
+    values = {
+        "csrf_token": csrf_token(client, "/dashboard/backtests"),
+        "symbol": "BTCUSDT",
+        "side": "Long",
+        "start": "2026-01-08",
+        "end": "2026-01-20",
+        "balance": "1000",
+        "leverage": "10",
+        "interval_minutes": "5",
+        "ema_interval": "",
+        "strategy": "martingale",
+        "params": '{"profit_pnl": 0.05}',
+        "pair_id": "",
+    }
     values.update(changes)
     return values
 
@@ -58,8 +68,14 @@ def test_the_form_is_prefilled_from_the_users_pair(candles):
     dash = candles
     uid = dash.user()
     bid = dash.bot(uid)
-    pid = dash.pair(bid, "BTCUSDT", "Short", leverage=Decimal(7), ema_interval=15,
-                    strategy_params={"profit_pnl": "0.05"})
+    pid = dash.pair(
+        bid,
+        "BTCUSDT",
+        "Short",
+        leverage=Decimal(7),
+        ema_interval=15,
+        strategy_params={"profit_pnl": "0.05"},
+    )
     page = dash.client(uid).get(f"/dashboard/backtests?pair={pid}").get_data(as_text=True)
     assert "BTCUSDT Short's settings" in page
     assert re.search(r'<option selected value="Short">|<option value="Short" selected>', page)
@@ -81,8 +97,10 @@ def test_a_backtest_started_from_the_page_runs_and_shows_its_report(candles):
     assert status["progress"] == 1000 and status["report_url"].endswith(f"/{job}/report")
     page = client.get(f"/dashboard/backtests/{job}").get_data(as_text=True)
     assert "Max drawdown" in page and "BTCUSDT-PERP-5m-2026-01_2026-01.csv" in page
-    assert f'<iframe class="dash-report" src="/dashboard/backtests/{job}/report" ' \
-           'sandbox="allow-scripts"' in page
+    assert (
+        f'<iframe class="dash-report" src="/dashboard/backtests/{job}/report" '
+        'sandbox="allow-scripts"' in page
+    )
     report = client.get(status["report_url"])
     body = report.get_data(as_text=True)
     report.close()
@@ -98,15 +116,18 @@ def test_a_backtest_started_from_the_page_runs_and_shows_its_report(candles):
     assert f'href="/dashboard/backtests/{job}"' in past and "1 changed" in past
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"params": "{profit"}, "Parameters must be JSON"),
-    ({"params": "[1]"}, "Parameters must be a JSON object"),
-    ({"params": '{"no_such_param": 1}'}, "no_such_param"),
-    ({"end": "2026-01-01"}, "The period must end after it starts."),
-    ({"start": "2024-01-01"}, "The period is at most 366 days."),
-    ({"symbol": "BTC/USDT"}, "The symbol is letters and digits"),
-    ({"leverage": "500"}, "Number must be between 1 and 125."),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"params": "{profit"}, "Parameters must be JSON"),
+        ({"params": "[1]"}, "Parameters must be a JSON object"),
+        ({"params": '{"no_such_param": 1}'}, "no_such_param"),
+        ({"end": "2026-01-01"}, "The period must end after it starts."),
+        ({"start": "2024-01-01"}, "The period is at most 366 days."),
+        ({"symbol": "BTC/USDT"}, "The symbol is letters and digits"),
+        ({"leverage": "500"}, "Number must be between 1 and 125."),
+    ],
+)
 def test_a_request_that_cannot_run_is_refused_with_its_reason(candles, changes, message):
     dash = candles
     uid = dash.user()
@@ -117,13 +138,18 @@ def test_a_request_that_cannot_run_is_refused_with_its_reason(candles, changes, 
 
 
 def settings(tmp_path, **changes) -> BacktestSettings:
-    return BacktestSettings(data_dir=tmp_path / "candles", report_dir=tmp_path / "reports",
-                            **changes)
+    return BacktestSettings(
+        data_dir=tmp_path / "candles", report_dir=tmp_path / "reports", **changes
+    )
 
 
 def request(**changes) -> BacktestRequest:
-    values = {"symbol": "BTCUSDT", "side": "Long", "start": date(2026, 1, 8),
-              "end": date(2026, 1, 20)}
+    values = {
+        "symbol": "BTCUSDT",
+        "side": "Long",
+        "start": date(2026, 1, 8),
+        "end": date(2026, 1, 20),
+    }
     values.update(changes)
     return BacktestRequest(**values)
 
@@ -144,8 +170,7 @@ def test_a_user_may_have_only_max_queued_backtests_waiting(dash, tmp_path):
     for _ in range(2):
         in_app(dash, lambda s: service.submit_backtest(s, uid, request(), now=now, settings=rules))
     with pytest.raises(BacktestError, match="already have 2 backtests waiting"):
-        in_app(dash, lambda s: service.submit_backtest(s, uid, request(), now=now,
-                                                       settings=rules))
+        in_app(dash, lambda s: service.submit_backtest(s, uid, request(), now=now, settings=rules))
     in_app(dash, lambda s: service.submit_backtest(s, other, request(), now=now, settings=rules))
 
 
@@ -155,8 +180,14 @@ def test_a_users_jobs_run_one_at_a_time_and_others_are_not_held_up(dash, tmp_pat
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
 
     def submit(user, minutes):
-        return in_app(dash, lambda s: service.submit_backtest(
-            s, user, request(), now=t0 + timedelta(minutes=minutes), settings=rules).id)
+        return in_app(
+            dash,
+            lambda s: (
+                service.submit_backtest(
+                    s, user, request(), now=t0 + timedelta(minutes=minutes), settings=rules
+                ).id
+            ),
+        )
 
     a1, a2, b1 = submit(alice, 0), submit(alice, 1), submit(bob, 2)
     claim = lambda: in_app(dash, lambda s: service.claim_next(s, t0 + timedelta(hours=1)))  # noqa: E731
@@ -171,10 +202,12 @@ def test_a_job_whose_process_died_fails_and_frees_its_users_queue(dash, tmp_path
     uid = dash.user()
     rules = settings(tmp_path)
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
-    first = in_app(dash, lambda s: service.submit_backtest(s, uid, request(), now=t0,
-                                                           settings=rules).id)
-    second = in_app(dash, lambda s: service.submit_backtest(s, uid, request(), now=t0,
-                                                            settings=rules).id)
+    first = in_app(
+        dash, lambda s: service.submit_backtest(s, uid, request(), now=t0, settings=rules).id
+    )
+    second = in_app(
+        dash, lambda s: service.submit_backtest(s, uid, request(), now=t0, settings=rules).id
+    )
     assert in_app(dash, lambda s: service.claim_next(s, t0)) == first
     later = t0 + timedelta(minutes=11)
     assert in_app(dash, lambda s: service.fail_stale(s, later, rules.stale_after)) == 1
@@ -187,12 +220,15 @@ def test_without_candles_for_the_period_the_job_fails_saying_what_exists(candles
     dash = candles
     uid = dash.user()
     client = dash.client(uid)
-    job = job_id_of(client.post("/dashboard/backtests",
-                                data=form(client, start="2025-06-01", end="2025-06-20")))
+    job = job_id_of(
+        client.post("/dashboard/backtests", data=form(client, start="2025-06-01", end="2025-06-20"))
+    )
     status = wait_finished(client, job)
     assert status["status"] == "error"
-    assert status["message"] == ("No BTCUSDT candles cover 2025-06-01 to 2025-06-20; there are "
-                                 "candles for 2026-01-01 to 2026-01-25.")
+    assert status["message"] == (
+        "No BTCUSDT candles cover 2025-06-01 to 2025-06-20; there are "
+        "candles for 2026-01-01 to 2026-01-25."
+    )
 
 
 def test_missing_candles_are_downloaded_once_into_the_folder(dash_sqlite, seeded_exchange):
@@ -204,8 +240,12 @@ def test_missing_candles_are_downloaded_once_into_the_folder(dash_sqlite, seeded
     end = start + timedelta(days=6)
     jobs = []
     for _ in range(2):
-        job = job_id_of(client.post("/dashboard/backtests", data=form(
-            client, start=start.isoformat(), end=end.isoformat())))
+        job = job_id_of(
+            client.post(
+                "/dashboard/backtests",
+                data=form(client, start=start.isoformat(), end=end.isoformat()),
+            )
+        )
         status = wait_finished(client, job)
         assert status["status"] == "done", status["message"]
         jobs.append(job)
@@ -219,19 +259,28 @@ def test_the_catalogue_prefers_perpetual_candles_with_warm_up_at_the_cadence(tmp
     folder = tmp_path / "candles"
     folder.mkdir()
     write_candles(folder / "BTCUSDT-SPOT-5m-2026.csv", 40, start=JAN)
-    write_candles(folder / "BTCUSDT-PERP-1m-late.csv", 20, start=JAN + timedelta(days=9),
-                  interval_minutes=1)
+    write_candles(
+        folder / "BTCUSDT-PERP-1m-late.csv", 20, start=JAN + timedelta(days=9), interval_minutes=1
+    )
     write_candles(folder / "BTCUSDT-PERP-15m-2026.csv", 40, start=JAN, interval_minutes=15)
     write_candles(folder / "BTCUSDT-PERP-5m-2026.csv", 40, start=JAN)
     write_candles(folder / "ETHUSDT-PERP-5m-2026.csv", 40, start=JAN)
     (folder / "notes.csv").write_text("not candles\n")
     period = (JAN + timedelta(days=10), JAN + timedelta(days=20))
-    assert candle_files.find_file(folder, "BTCUSDT", 5, *period).path.name == \
-        "BTCUSDT-PERP-5m-2026.csv"
-    assert candle_files.find_file(folder, "BTCUSDT", 15, *period).path.name == \
-        "BTCUSDT-PERP-15m-2026.csv"
-    assert candle_files.find_file(folder, "BTCUSDT", 5, JAN + timedelta(days=50),
-                                  JAN + timedelta(days=55)) is None
+    assert (
+        candle_files.find_file(folder, "BTCUSDT", 5, *period).path.name
+        == "BTCUSDT-PERP-5m-2026.csv"
+    )
+    assert (
+        candle_files.find_file(folder, "BTCUSDT", 15, *period).path.name
+        == "BTCUSDT-PERP-15m-2026.csv"
+    )
+    assert (
+        candle_files.find_file(
+            folder, "BTCUSDT", 5, JAN + timedelta(days=50), JAN + timedelta(days=55)
+        )
+        is None
+    )
     assert candle_files.symbols(folder) == ["BTCUSDT", "ETHUSDT"]
 
 
@@ -241,6 +290,11 @@ def test_the_shared_candle_files_are_catalogued(ohlcv_dir):
     assert (btc.symbol, btc.market, btc.interval_minutes) == ("BTCUSDT", "PERP", 5)
     assert datetime.fromtimestamp(btc.first_ms / 1000, UTC) == datetime(2023, 1, 1, tzinfo=UTC)
     assert "BTCUSDT-PERP-funding-2019-09_2026-05.csv" not in files
-    found = candle_files.find_file(ohlcv_dir, "ETHUSDT", 5, datetime(2023, 7, 10, tzinfo=UTC),
-                                   datetime(2023, 8, 10, tzinfo=UTC))
+    found = candle_files.find_file(
+        ohlcv_dir,
+        "ETHUSDT",
+        5,
+        datetime(2023, 7, 10, tzinfo=UTC),
+        datetime(2023, 8, 10, tzinfo=UTC),
+    )
     assert found.path.name == "ETHUSDT-PERP-5m-2023-01_2024-05.csv"

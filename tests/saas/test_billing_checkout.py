@@ -64,8 +64,9 @@ def test_another_price_or_a_finished_checkout_gets_a_new_session(billing):
     monthly = billing.session_of(billing.checkout(client, "pro", "month"))
     yearly = billing.session_of(billing.checkout(client, "pro", "year"))
     assert monthly != yearly
-    expired = billing.stripe.event("checkout.session.expired",
-                                   billing.stripe.sessions[monthly] | {"status": "expired"})
+    expired = billing.stripe.event(
+        "checkout.session.expired", billing.stripe.sessions[monthly] | {"status": "expired"}
+    )
     assert billing.deliver(expired).status_code == 200
     assert billing.session_of(billing.checkout(client, "pro", "month")) != monthly
 
@@ -78,8 +79,9 @@ def test_a_subscriber_is_sent_to_the_portal_instead_of_a_second_subscription(bil
     assert len(billing.stripe.sessions) == 1
 
 
-@pytest.mark.parametrize(("plan", "interval"), [
-    ("free", "month"), ("platinum", "month"), ("pro", "week"), ("", "month")])
+@pytest.mark.parametrize(
+    ("plan", "interval"), [("free", "month"), ("platinum", "month"), ("pro", "week"), ("", "month")]
+)
 def test_only_a_plan_on_sale_can_be_checked_out(billing, plan, interval):
     response = billing.checkout(billing.client(billing.user()), plan, interval)
     assert response.status_code == 302 and "/billing/pricing" in response.headers["Location"]
@@ -105,8 +107,12 @@ def test_stripe_being_down_is_a_message_not_an_error_page(billing):
 
 def test_checkout_needs_a_login_and_a_csrf_token(billing):
     anonymous = billing.app.test_client()
-    response = csrf_post(anonymous, "/billing/checkout", {"plan": "pro", "interval": "month"},
-                         token_from="/billing/pricing")
+    response = csrf_post(
+        anonymous,
+        "/billing/checkout",
+        {"plan": "pro", "interval": "month"},
+        token_from="/billing/pricing",
+    )
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
     client = billing.client(billing.user())
     forged = client.post("/billing/checkout", {"plan": "pro", "interval": "month"}, csrf=False)
@@ -148,7 +154,8 @@ def test_the_billing_page_shows_plan_status_renewal_and_invoices(billing):
     sub = billing.subscribe(uid, "pro")
     html = billing.client(uid).get("/billing/").get_data(as_text=True)
     end = datetime.fromtimestamp(
-        billing.stripe.subscriptions[sub]["items"]["data"][0]["current_period_end"], UTC)
+        billing.stripe.subscriptions[sub]["items"]["data"][0]["current_period_end"], UTC
+    )
     assert 'id="plan-name">Pro<' in html and 'id="plan-status">active<' in html
     assert f">{end:%Y-%m-%d}</time>" in html and "Renews on" in html
     assert "STANDIN-0001" in html and "$79.00" in html
@@ -161,8 +168,11 @@ def test_the_billing_page_lists_only_the_users_own_invoices(billing):
     billing.subscribe(other, "enterprise")
     html = billing.client(owner).get("/billing/").get_data(as_text=True)
     assert "$79.00" in html and "$199.00" not in html
-    (call,) = [r for r in billing.stripe.requests_to("/v1/invoices")
-               if r.query["customer"] == billing.get(User, owner).stripe_customer_id]
+    (call,) = [
+        r
+        for r in billing.stripe.requests_to("/v1/invoices")
+        if r.query["customer"] == billing.get(User, owner).stripe_customer_id
+    ]
     assert call.query["customer"] != billing.get(User, other).stripe_customer_id
 
 
@@ -175,8 +185,9 @@ def test_a_cancellation_at_period_end_shows_when_the_plan_ends(billing):
 
 
 def test_the_billing_page_warns_during_a_grace_period(billing):
-    uid = billing.user(plan="pro", plan_status="past_due",
-                       plan_grace_until=datetime.now(UTC) + timedelta(days=3))
+    uid = billing.user(
+        plan="pro", plan_status="past_due", plan_grace_until=datetime.now(UTC) + timedelta(days=3)
+    )
     html = billing.client(uid).get("/billing/").get_data(as_text=True)
     assert 'id="grace"' in html and "Your last payment failed" in html
 
@@ -195,8 +206,7 @@ def test_pages_with_stripe_buttons_allow_forms_to_lead_to_stripe(billing):
         policy = client.get(path).headers["Content-Security-Policy"]
         assert "form-action 'self' https://checkout.stripe.com https://billing.stripe.com" in policy
         assert "script-src 'self'" in policy
-    assert "form-action 'self';" in client.get("/billing/cancel").headers[
-        "Content-Security-Policy"]
+    assert "form-action 'self';" in client.get("/billing/cancel").headers["Content-Security-Policy"]
 
 
 def test_the_billing_page_needs_a_login(billing):
@@ -210,8 +220,10 @@ def test_no_page_or_log_line_shows_the_stripe_secrets(billing, caplog):
     uid = billing.user()
     billing.subscribe(uid, "pro")
     client = billing.client(uid)
-    pages = [client.get(path) for path in ("/billing/pricing", "/billing/", "/billing/success",
-                                           "/billing/cancel")]
+    pages = [
+        client.get(path)
+        for path in ("/billing/pricing", "/billing/", "/billing/success", "/billing/cancel")
+    ]
     pages.append(client.post("/billing/portal"))
     secrets = (billing.stripe.api_key, billing.stripe.webhook_secret)
     for response in pages:

@@ -39,9 +39,16 @@ def test_a_starter_user_gets_one_bot_and_testnet_only(billing):
     second = client.post("/bots/new", PAPER_BOT | {"name": "second"})
     assert "The starter plan allows 1 bot" in second.get_data(as_text=True)
     mainnet = billing.client(billing.user(plan="starter"))
-    refused = mainnet.post("/bots/new", {"name": "real money", "exchange": "bybit",
-                                         "api_key": "k" * 18, "api_secret": "s" * 36,
-                                         "submit": "Create bot"})
+    refused = mainnet.post(
+        "/bots/new",
+        {
+            "name": "real money",
+            "exchange": "bybit",
+            "api_key": "k" * 18,
+            "api_secret": "s" * 36,
+            "submit": "Create bot",
+        },
+    )
     assert "trades on testnet and paper only" in refused.get_data(as_text=True)
 
 
@@ -52,8 +59,9 @@ def test_enterprise_has_no_pair_limit(billing):
     symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT"]
     for symbol in symbols:
         for side in ("Long", "Short"):
-            response = client.post(url(billing, "bots.pair_create", bot_id=bid),
-                                   pair_form(symbol=symbol, side=side))
+            response = client.post(
+                url(billing, "bots.pair_create", bot_id=bid), pair_form(symbol=symbol, side=side)
+            )
             assert response.status_code == 302, response.get_data(as_text=True)
     count = billing.query(select(func.count(TradingPair.id)).where(TradingPair.bot_id == bid))
     assert count[0][0] == 12  # more than Pro's 10
@@ -75,8 +83,9 @@ def test_two_bot_creations_at_once_leave_exactly_the_limit(pg_billing_app, strip
         barrier.wait()
         answers.append(client.post("/bots/new", PAPER_BOT | {"name": name}))
 
-    threads = [threading.Thread(target=create, args=(c, f"racer {i}"))
-               for i, c in enumerate(clients)]
+    threads = [
+        threading.Thread(target=create, args=(c, f"racer {i}")) for i, c in enumerate(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -91,13 +100,16 @@ def test_a_downgrade_by_the_admin_pauses_bots_over_the_limit_and_is_audited(bill
     bots = [billing.bot(uid, status="running", name=f"b{i}") for i in range(3)]
     for bot_id in bots:
         billing.pair(bot_id)
-    response = billing.client(admin).post("/billing/admin", {"email": "Owner@Example.com ",
-                                                              "plan": "free"})
+    response = billing.client(admin).post(
+        "/billing/admin", {"email": "Owner@Example.com ", "plan": "free"}
+    )
     assert response.status_code == 302
     assert billing.get(User, uid).plan == "free"
     assert [billing.get(Bot, b).status for b in bots] == ["running", "paused", "paused"]
-    (audit,) = [row for row, in billing.query(
-        select(AuditLog).where(AuditLog.action == "billing.plan_set"))]
+    (audit,) = [
+        row
+        for (row,) in billing.query(select(AuditLog).where(AuditLog.action == "billing.plan_set"))
+    ]
     assert (audit.user_id, audit.target_type, audit.target_id) == (admin, "user", uid)
     assert audit.before["plan"] == "pro" and audit.after == {"plan": "free", "paused_bots": 2}
     assert any("paused" in m["Subject"] for m in mail_outbox(billing.app))
@@ -105,19 +117,23 @@ def test_a_downgrade_by_the_admin_pauses_bots_over_the_limit_and_is_audited(bill
 
 def test_the_admin_form_is_for_admins_only(billing):
     uid = billing.user(plan="free")
-    response = billing.client(uid).post("/billing/admin", {"email": "x@example.com",
-                                                           "plan": "enterprise"})
+    response = billing.client(uid).post(
+        "/billing/admin", {"email": "x@example.com", "plan": "enterprise"}
+    )
     assert response.status_code == 403
     anonymous = billing.app.test_client().get("/billing/admin")
     assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]
     assert billing.get(User, uid).plan == "free"
 
 
-@pytest.mark.parametrize(("form", "error"), [
-    ({"email": "nobody@example.com", "plan": "pro"}, "There is no user with that e-mail."),
-    ({"email": "owner@example.com", "plan": "platinum"}, "Not a valid choice"),
-    ({"email": "not-an-address", "plan": "pro"}, "Enter a valid e-mail address."),
-])
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"email": "nobody@example.com", "plan": "pro"}, "There is no user with that e-mail."),
+        ({"email": "owner@example.com", "plan": "platinum"}, "Not a valid choice"),
+        ({"email": "not-an-address", "plan": "pro"}, "Enter a valid e-mail address."),
+    ],
+)
 def test_the_admin_form_explains_what_it_cannot_do(billing, form, error):
     admin = billing.user(role="admin")
     billing.user(email="owner@example.com")
@@ -135,16 +151,19 @@ def test_an_overdue_grace_period_lapses_on_the_users_next_request(billing):
     assert "grace period has ended" in page.get_data(as_text=True)
     assert billing.get(User, uid).plan == "free"
     assert [billing.get(Bot, b).status for b in bots] == ["running", "paused"]
-    assert any(m["Subject"] == "dcabot: your plan has lapsed to Free"
-               for m in mail_outbox(billing.app))
+    assert any(
+        m["Subject"] == "dcabot: your plan has lapsed to Free" for m in mail_outbox(billing.app)
+    )
 
 
 def test_the_lapse_command_lapses_every_overdue_plan(billing):
     now = datetime.now(UTC)
-    overdue = billing.user(plan="pro", plan_status="past_due",
-                           plan_grace_until=now - timedelta(hours=1))
-    in_grace = billing.user(plan="pro", plan_status="past_due",
-                            plan_grace_until=now + timedelta(days=1))
+    overdue = billing.user(
+        plan="pro", plan_status="past_due", plan_grace_until=now - timedelta(hours=1)
+    )
+    in_grace = billing.user(
+        plan="pro", plan_status="past_due", plan_grace_until=now + timedelta(days=1)
+    )
     extra = [billing.bot(overdue, status="running") for _ in range(2)]
     result = billing.app.test_cli_runner().invoke(args=["billing", "lapse"])
     assert result.exit_code == 0 and "1 plan(s) lapsed, 1 bot(s) paused" in result.output

@@ -39,8 +39,11 @@ def test_a_mainnet_bot_of_a_testnet_only_plan_is_paused_before_any_exchange_call
             session.commit()
             bot_id = bot.id
         env = {"DATABASE_URL": db_url, "ENCRYPTION_KEY": encryption_key}
-        with pytest.raises(BotConfigError, match=f"bot {bot_id} cannot run: Paused by your "
-                           "plan: the Starter plan trades on testnet and paper only"):
+        with pytest.raises(
+            BotConfigError,
+            match=f"bot {bot_id} cannot run: Paused by your "
+            "plan: the Starter plan trades on testnet and paper only",
+        ):
             load_bot_config(bot_id, env, now=NOW)
         with factory() as session:
             bot = session.get(Bot, bot_id)
@@ -60,8 +63,9 @@ def test_a_bot_the_plan_allows_loads_as_before(db_url, keyring, encryption_key):
             gen_pair(session, bot)
             session.commit()
             bot_id = bot.id
-        config = load_bot_config(bot_id, {"DATABASE_URL": db_url,
-                                          "ENCRYPTION_KEY": encryption_key}, now=NOW)
+        config = load_bot_config(
+            bot_id, {"DATABASE_URL": db_url, "ENCRYPTION_KEY": encryption_key}, now=NOW
+        )
         config.close()
         assert config.exchange == "bybit" and not config.testnet
     finally:
@@ -75,11 +79,22 @@ def bybit_requests_with(fx, key: str) -> list:
 
 def run_bot(url: str, encryption_key: str, fx, bot_id: int) -> subprocess.CompletedProcess:
     """`BOT_ID=n python main.py` against the fake exchange."""
-    env = {"PATH": os.environ["PATH"], "BOT_ID": str(bot_id), "DATABASE_URL": url,
-           "ENCRYPTION_KEY": encryption_key, "BYBIT_BASE_URL": fx.url,
-           "PHEMEX_BASE_URL": fx.url}
-    return subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": os.environ["PATH"],
+        "BOT_ID": str(bot_id),
+        "DATABASE_URL": url,
+        "ENCRYPTION_KEY": encryption_key,
+        "BYBIT_BASE_URL": fx.url,
+        "PHEMEX_BASE_URL": fx.url,
+    }
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_lapsed_plan_pauses_the_extra_bots_and_the_runner_never_calls_the_exchange_for_them(
@@ -91,21 +106,28 @@ def test_a_lapsed_plan_pauses_the_extra_bots_and_the_runner_never_calls_the_exch
     keys = [(f"plan-key-{i}", f"plan-secret-{i}") for i in range(3)]
     try:
         with factory() as session:
-            user = gen_user(session, plan="pro", plan_status="past_due",
-                            plan_grace_until=datetime.now(UTC) - timedelta(minutes=5))
+            user = gen_user(
+                session,
+                plan="pro",
+                plan_status="past_due",
+                plan_grace_until=datetime.now(UTC) - timedelta(minutes=5),
+            )
             ids = []
             for key, secret in keys:
                 fx.add_account("bybit", key, secret, Decimal("10000"))
-                bot = gen_bot(session, user, exchange="bybit", ring=keyring, api_key=key,
-                              api_secret=secret)
+                bot = gen_bot(
+                    session, user, exchange="bybit", ring=keyring, api_key=key, api_secret=secret
+                )
                 gen_pair(session, bot, strategy_params={"use_postonly": False})
                 ids.append(bot.id)
             session.commit()
             uid = user.id
         refused = run_bot(db_url, encryption_key, fx, ids[2])
         assert refused.returncode == 2, refused.stderr
-        assert f"bot {ids[2]} cannot run: Paused by your plan: the Free plan runs 1 bot" in \
-            refused.stderr
+        assert (
+            f"bot {ids[2]} cannot run: Paused by your plan: the Free plan runs 1 bot"
+            in refused.stderr
+        )
         assert bybit_requests_with(fx, keys[2][0]) == []
         with factory() as session:
             assert session.get(User, uid).plan == "free"

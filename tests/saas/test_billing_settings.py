@@ -14,9 +14,13 @@ def server_app(monkeypatch, sqlite_url, encryption_key):
     """An app made the way a server makes it: from the environment (development mode)."""
     from saas import create_app  # noqa: PLC0415
 
-    for name, value in {"DCABOT_ENV": "development", "DATABASE_URL": sqlite_url,
-                        "ENCRYPTION_KEY": encryption_key, "SECRET_KEY": "x" * 64,
-                        "BASE_URL": "https://bots.example.com/"}.items():
+    for name, value in {
+        "DCABOT_ENV": "development",
+        "DATABASE_URL": sqlite_url,
+        "ENCRYPTION_KEY": encryption_key,
+        "SECRET_KEY": "x" * 64,
+        "BASE_URL": "https://bots.example.com/",
+    }.items():
         monkeypatch.setenv(name, value)
 
     def make():
@@ -66,5 +70,4 @@ def test_a_plans_file_sets_the_limits_of_the_bots_pages(server_app, monkeypatch,
     path.write_text('{"free": {"max_bots": 3, "max_pairs": 2}}')
     monkeypatch.setenv("PLANS_FILE", str(path))
     app = register_billing(server_app())
-    assert app.config["PLAN_LIMITS"] == {"free": {"max_bots": 3, "max_pairs": 2,
-                                                  "mainnet": False}}
+    assert app.config["PLAN_LIMITS"] == {"free": {"max_bots": 3, "max_pairs": 2, "mainnet": False}}

@@ -17,8 +17,9 @@ from saas.services.stripe_client import (
 @pytest.fixture
 def gateway(stripe_server):
     """A gateway on the stand-in, without retries."""
-    with StripeGateway(StripeSettings(stripe_server.api_key, stripe_server.url,
-                                      max_retries=0)) as gateway:
+    with StripeGateway(
+        StripeSettings(stripe_server.api_key, stripe_server.url, max_retries=0)
+    ) as gateway:
         yield gateway
 
 
@@ -51,8 +52,10 @@ def test_a_missing_object_and_an_outage_are_told_apart(gateway, stripe_server):
 
 
 def test_a_wrong_key_is_unavailable_not_a_crash(stripe_server):
-    with StripeGateway(StripeSettings("sk_test_wrong", stripe_server.url, max_retries=0)) as g, \
-            pytest.raises(StripeUnavailable):
+    with (
+        StripeGateway(StripeSettings("sk_test_wrong", stripe_server.url, max_retries=0)) as g,
+        pytest.raises(StripeUnavailable),
+    ):
         g.create_customer(email="a@example.com", user_id=1, key="k")
 
 
@@ -65,9 +68,11 @@ def test_idempotency_keys_depend_on_every_part():
     key = idempotency_key("ns", "checkout", 1, 1700000000, "price_a", 0)
     assert key == idempotency_key("ns", "checkout", 1, 1700000000, "price_a", 0)
     assert len(key) <= 255 and key.startswith("dcabot-")
-    for changed in (("other", "checkout", 1, 1700000000, "price_a", 0),
-                    ("ns", "checkout", 2, 1700000000, "price_a", 0),
-                    ("ns", "checkout", 1, 1700000001, "price_a", 0),
-                    ("ns", "checkout", 1, 1700000000, "price_b", 0),
-                    ("ns", "checkout", 1, 1700000000, "price_a", 1)):
+    for changed in (
+        ("other", "checkout", 1, 1700000000, "price_a", 0),
+        ("ns", "checkout", 2, 1700000000, "price_a", 0),
+        ("ns", "checkout", 1, 1700000001, "price_a", 0),
+        ("ns", "checkout", 1, 1700000000, "price_b", 0),
+        ("ns", "checkout", 1, 1700000000, "price_a", 1),
+    ):
         assert idempotency_key(*changed) != key

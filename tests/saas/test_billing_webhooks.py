@@ -16,8 +16,15 @@ from tests.fixtures.web import mail_outbox
 def user_state(world, uid: int) -> tuple:
     """What a webhook may change on a user."""
     user = world.get(User, uid)
-    return (user.plan, user.plan_status, user.stripe_customer_id, user.stripe_subscription_id,
-            user.plan_period_end, user.plan_grace_until, user.checkout_nonce)
+    return (
+        user.plan,
+        user.plan_status,
+        user.stripe_customer_id,
+        user.stripe_subscription_id,
+        user.plan_period_end,
+        user.plan_grace_until,
+        user.checkout_nonce,
+    )
 
 
 @pytest.fixture
@@ -37,8 +44,7 @@ def test_a_completed_checkout_puts_the_user_on_the_plan_they_paid_for(paid):
     assert (user.plan, user.plan_status, user.plan_interval) == ("pro", "active", "month")
     assert user.stripe_subscription_id == sub["id"]
     assert user.stripe_customer_id == sub["customer"]
-    assert int(user.plan_period_end.timestamp()) == sub["items"]["data"][0][
-        "current_period_end"]
+    assert int(user.plan_period_end.timestamp()) == sub["items"]["data"][0]["current_period_end"]
     # The subscription was fetched from Stripe, not taken from the event.
     assert world.stripe.requests_to(f"/v1/subscriptions/{sub['id']}", "GET")
 
@@ -48,8 +54,9 @@ def tampered(event: dict) -> tuple[bytes, dict]:
     return event, {}
 
 
-@pytest.mark.parametrize("attack", ["missing", "tampered", "wrong_secret", "too_old",
-                                    "garbage_header", "future_only_v0"])
+@pytest.mark.parametrize(
+    "attack", ["missing", "tampered", "wrong_secret", "too_old", "garbage_header", "future_only_v0"]
+)
 def test_a_delivery_that_is_not_genuinely_stripes_is_refused_and_changes_nothing(paid, attack):
     world, uid, event = paid
     before = user_state(world, uid)
@@ -229,5 +236,5 @@ def test_without_a_webhook_secret_there_is_no_endpoint(billing, paid):
 def test_the_event_row_is_written_with_its_effect(paid):
     world, uid, event = paid
     world.deliver(event)
-    (row,) = [r for r, in world.query(select(StripeEvent))]
+    (row,) = [r for (r,) in world.query(select(StripeEvent))]
     assert (row.event_id, row.type) == (event["id"], "checkout.session.completed")

@@ -23,14 +23,16 @@ def test_the_pricing_and_billing_pages_say_payments_are_not_set_up(unbilled):
         page = client.get(path)
         assert page.status_code == 200 and 'id="billing-off"' in page.get_data(as_text=True)
     html = client.get("/billing/pricing").get_data(as_text=True)
-    assert "buy-pro-month" not in html and "Invoices" not in client.get(
-        "/billing/").get_data(as_text=True)
+    assert "buy-pro-month" not in html and "Invoices" not in client.get("/billing/").get_data(
+        as_text=True
+    )
 
 
 def test_checkout_and_portal_explain_instead_of_failing(unbilled):
     client = unbilled.client(unbilled.user())
-    checkout = client.post("/billing/checkout", {"plan": "pro", "interval": "month"},
-                           follow_redirects=True)
+    checkout = client.post(
+        "/billing/checkout", {"plan": "pro", "interval": "month"}, follow_redirects=True
+    )
     assert "Billing is not set up on this server" in checkout.get_data(as_text=True)
     portal = client.post("/billing/portal", follow_redirects=True)
     assert "Billing is not set up on this server" in portal.get_data(as_text=True)
@@ -46,9 +48,11 @@ def test_an_admin_sets_plans_by_hand(unbilled):
     uid = unbilled.user(email="friend@example.com")
     page = unbilled.client(admin).get("/billing/admin").get_data(as_text=True)
     assert "Payments are not set up on this server, so plans are set here." in page
-    response = unbilled.client(admin).post("/billing/admin", {"email": "friend@example.com",
-                                                              "plan": "enterprise"},
-                                           follow_redirects=True)
+    response = unbilled.client(admin).post(
+        "/billing/admin",
+        {"email": "friend@example.com", "plan": "enterprise"},
+        follow_redirects=True,
+    )
     assert "friend@example.com is on the Enterprise plan now." in response.get_data(as_text=True)
     assert unbilled.get(User, uid).plan == "enterprise"
     billing_page = unbilled.client(uid).get("/billing/").get_data(as_text=True)

@@ -21,16 +21,34 @@ def test_a_running_bot_gives_its_pairs_keys_and_owner_telegram(
     db_session, db_url, keyring, encryption_key
 ):
     user = gen_user(db_session, plan="pro", plan_status="active")  # mainnet needs a paid plan
-    bot = gen_bot(db_session, user, exchange="bybit", testnet=False, ring=keyring,
-                  api_key="the-key", api_secret="the-secret")
-    long = gen_pair(db_session, bot, "BTCUSDT", "Long", leverage=D(5), ema_interval=5,
-                    strategy_params={"profit_pnl": "0.2"})
+    bot = gen_bot(
+        db_session,
+        user,
+        exchange="bybit",
+        testnet=False,
+        ring=keyring,
+        api_key="the-key",
+        api_secret="the-secret",
+    )
+    long = gen_pair(
+        db_session,
+        bot,
+        "BTCUSDT",
+        "Long",
+        leverage=D(5),
+        ema_interval=5,
+        strategy_params={"profit_pnl": "0.2"},
+    )
     short = gen_pair(db_session, bot, "ETHUSDT", "Short", automatic_mode=False)
     gen_pair(db_session, bot, "XRPUSDT", "Long", is_active=False)
-    db_session.add(NotificationSetting(
-        user_id=user.id, telegram_enabled=True, telegram_chat_id="42",
-        telegram_bot_token_encrypted=keyring.encrypt(user_context(user.id, "telegram"), "tok"),
-    ))
+    db_session.add(
+        NotificationSetting(
+            user_id=user.id,
+            telegram_enabled=True,
+            telegram_chat_id="42",
+            telegram_bot_token_encrypted=keyring.encrypt(user_context(user.id, "telegram"), "tok"),
+        )
+    )
     db_session.commit()
     source = get_config_source(env_for(db_url, encryption_key, BOT_ID=f" {bot.id} "))
     try:
@@ -41,8 +59,9 @@ def test_a_running_bot_gives_its_pairs_keys_and_owner_telegram(
         assert source.get_symbols() == [("BTCUSDT", "Long", True), ("ETHUSDT", "Short", False)]
         assert source.get_ema_interval() == 5
         assert source.get_pairs() == [
-            PairConfig(str(long.id), "BTCUSDT", "Long", True, D(5), 5, "martingale",
-                       {"profit_pnl": "0.2"}),
+            PairConfig(
+                str(long.id), "BTCUSDT", "Long", True, D(5), 5, "martingale", {"profit_pnl": "0.2"}
+            ),
             PairConfig(str(short.id), "ETHUSDT", "Short", False, D(10), 1, "martingale", {}),
         ]
         assert source.get_telegram_config() == ("tok", "42")
@@ -54,11 +73,13 @@ def test_a_running_bot_gives_its_pairs_keys_and_owner_telegram(
 def test_the_platform_telegram_token_serves_users_without_their_own(db_session, db_url):
     user = gen_user(db_session)
     gen_pair(db_session, bot := gen_bot(db_session, user))
-    db_session.add(NotificationSetting(user_id=user.id, telegram_enabled=True,
-                                       telegram_chat_id="7"))
+    db_session.add(
+        NotificationSetting(user_id=user.id, telegram_enabled=True, telegram_chat_id="7")
+    )
     db_session.commit()
-    source = DatabaseConfigSource(bot.id, {"DATABASE_URL": db_url,
-                                           "TELEGRAM_BOT_TOKEN": "platform"})
+    source = DatabaseConfigSource(
+        bot.id, {"DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": "platform"}
+    )
     try:
         assert source.get_telegram_config() == ("platform", "7")
         assert source.get_api_credentials() == ("", "")  # a paper bot needs no ENCRYPTION_KEY
@@ -111,8 +132,10 @@ def test_a_bot_that_cannot_run_is_one_configuration_line(db_session, db_url, sta
     [
         ("mysql://u@h/db", "DATABASE_URL must be sqlite:/// or postgresql://"),
         ("not a url", "DATABASE_URL is not a database URL"),
-        ("postgresql://postgres:hunter2@127.0.0.1:1/none",
-         "cannot use the database at postgresql+psycopg://postgres:***@127.0.0.1:1/none"),
+        (
+            "postgresql://postgres:hunter2@127.0.0.1:1/none",
+            "cannot use the database at postgresql+psycopg://postgres:***@127.0.0.1:1/none",
+        ),
         ("sqlite:////nonexistent/dir/x.sqlite", "no database at /nonexistent/dir/x.sqlite"),
     ],
 )
@@ -142,8 +165,14 @@ def test_a_database_without_our_tables_says_how_to_create_them(tmp_path):
 def test_a_missing_or_wrong_encryption_key_stops_before_any_exchange_call(
     db_session, db_url, keyring, key, message
 ):
-    bot = gen_bot(db_session, gen_user(db_session), exchange="bybit", ring=keyring,
-                  api_key="k", api_secret="s")
+    bot = gen_bot(
+        db_session,
+        gen_user(db_session),
+        exchange="bybit",
+        ring=keyring,
+        api_key="k",
+        api_secret="s",
+    )
     gen_pair(db_session, bot)
     db_session.commit()
     env = {"DATABASE_URL": db_url}

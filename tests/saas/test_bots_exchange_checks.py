@@ -59,17 +59,22 @@ def test_an_unreachable_exchange_says_try_again():
 
 def test_missing_keys_and_paper_bots_need_no_call():
     assert not check_connection("bybit", "", "s", testnet=True, env={}).ok
-    assert check_connection("paper", "", "", testnet=True, env={}).message.startswith(
-        "Paper bots"
-    )
+    assert check_connection("paper", "", "", testnet=True, env={}).message.startswith("Paper bots")
 
 
 @pytest.mark.parametrize("exchange", EXCHANGES)
 def test_a_listed_symbol_brings_its_rules(env, exchange, seeded_exchange):
-    seeded_exchange.set_rules("BTCUSDT", InstrumentRules(
-        "BTCUSDT", Decimal("0.001"), Decimal("0.001"), Decimal(100), Decimal("0.5"),
-        max_leverage=Decimal(75),
-    ))
+    seeded_exchange.set_rules(
+        "BTCUSDT",
+        InstrumentRules(
+            "BTCUSDT",
+            Decimal("0.001"),
+            Decimal("0.001"),
+            Decimal(100),
+            Decimal("0.5"),
+            max_leverage=Decimal(75),
+        ),
+    )
     check = lookup_instrument(exchange, "btcusdt", testnet=True, env=env)
     assert check.warning is None and check.rules.max_leverage == Decimal(75)
 
@@ -99,6 +104,8 @@ def test_symbols_must_look_like_usdt_perpetuals(symbol):
 
 
 def test_client_settings_take_the_last_source_and_skip_blanks():
-    found = client_settings({"BYBIT_BASE_URL": "http://a", "OTHER": "x"},
-                            {"BYBIT_BASE_URL": "http://b", "PAPER_PRICES": ""})
+    found = client_settings(
+        {"BYBIT_BASE_URL": "http://a", "OTHER": "x"},
+        {"BYBIT_BASE_URL": "http://b", "PAPER_PRICES": ""},
+    )
     assert found == {"BYBIT_BASE_URL": "http://b"}

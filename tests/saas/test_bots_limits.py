@@ -20,9 +20,7 @@ from tests.fixtures.database import gen_bot, gen_pair, gen_user
 
 def test_the_free_plan_has_one_bot_three_pairs_and_no_mainnet():
     limits = plan_limits(User(plan="free"), DEFAULT_PLAN_LIMITS)
-    assert (limits.plan, limits.max_bots, limits.max_pairs, limits.mainnet) == (
-        "free", 1, 3, False
-    )
+    assert (limits.plan, limits.max_bots, limits.max_pairs, limits.mainnet) == ("free", 1, 3, False)
 
 
 @pytest.mark.parametrize(
@@ -49,8 +47,10 @@ def test_an_unknown_plan_gets_the_free_limits_and_missing_values_come_from_free(
 
 
 def test_an_unlimited_value_never_limits():
-    table = {"free": {"max_bots": 1, "max_pairs": 3, "mainnet": False},
-             "big": {"max_bots": 20, "max_pairs": None, "mainnet": True}}
+    table = {
+        "free": {"max_bots": 1, "max_pairs": 3, "mainnet": False},
+        "big": {"max_bots": 20, "max_pairs": None, "mainnet": True},
+    }
     assert plan_limits(User(plan="big"), table).max_pairs >= 1_000_000
 
 

@@ -18,7 +18,7 @@ def text(response) -> str:
 
 def pairs(site) -> list[TradingPair]:
     """Every pair in the database."""
-    return [row for row, in site.query(select(TradingPair).order_by(TradingPair.id))]
+    return [row for (row,) in site.query(select(TradingPair).order_by(TradingPair.id))]
 
 
 def test_the_wizard_step_2_form_lists_every_strategy_parameter_with_default_and_help(site):
@@ -38,13 +38,23 @@ def test_adding_a_pair_to_a_paper_bot(site):
     bid = site.bot(uid)
     response = site.client(uid).post(
         f"/bots/{bid}/pairs/new?wizard=1",
-        data=pair_form(symbol="ethusdt", side="Short", leverage="3", ema_interval="60",
-                       param_profit_pnl="0.25", param_use_postonly="false"),
+        data=pair_form(
+            symbol="ethusdt",
+            side="Short",
+            leverage="3",
+            ema_interval="60",
+            param_profit_pnl="0.25",
+            param_use_postonly="false",
+        ),
     )
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/bots/{bid}")
     [pair] = pairs(site)
     assert (pair.symbol, pair.side, pair.leverage, pair.ema_interval, pair.is_active) == (
-        "ETHUSDT", "Short", Decimal(3), 60, True
+        "ETHUSDT",
+        "Short",
+        Decimal(3),
+        60,
+        True,
     )
     assert pair.strategy_params == {"profit_pnl": "0.25", "use_postonly": False}
 
@@ -59,16 +69,17 @@ def test_adding_a_pair_to_a_paper_bot(site):
         ({"leverage": "200"}, "Number must be between 1 and 125"),
         ({"leverage": "ten"}, "Not a valid decimal value"),
         ({"ema_interval": "2"}, "Not a valid choice"),
-        ({"param_buy_until_limit": "2"}, "strategy parameter &#39;buy_until_limit&#39; must be "
-                                         "between 0 and 1"),
+        (
+            {"param_buy_until_limit": "2"},
+            "strategy parameter &#39;buy_until_limit&#39; must be between 0 and 1",
+        ),
         ({"param_exit_order_type": "stop"}, "Not a valid choice"),
     ],
 )
 def test_a_bad_pair_form_is_shown_again_with_the_reason(site, changes, message):
     uid = site.user()
     bid = site.bot(uid)
-    response = site.client(uid).post(f"/bots/{bid}/pairs/new",
-                                     data=pair_form(**changes))
+    response = site.client(uid).post(f"/bots/{bid}/pairs/new", data=pair_form(**changes))
     assert response.status_code == 200 and message in text(response)
     assert pairs(site) == []
 
@@ -76,11 +87,14 @@ def test_a_bad_pair_form_is_shown_again_with_the_reason(site, changes, message):
 def test_a_parameter_error_is_shown_beside_its_field_and_keeps_what_was_typed(site):
     uid = site.user()
     bid = site.bot(uid)
-    page = text(site.client(uid).post(
-        f"/bots/{bid}/pairs/new", data=pair_form(param_dip_add_roe="0.5", param_profit_pnl="0.3")
-    ))
+    page = text(
+        site.client(uid).post(
+            f"/bots/{bid}/pairs/new",
+            data=pair_form(param_dip_add_roe="0.5", param_profit_pnl="0.3"),
+        )
+    )
     errors_at = page.index('<ul class="errors" id="param_dip_add_roe-errors">')
-    assert "must be between -1 and 0" in page[errors_at:errors_at + 200]
+    assert "must be between -1 and 0" in page[errors_at : errors_at + 200]
     assert 'value="0.3"' in page
 
 
@@ -98,24 +112,29 @@ def test_the_plan_pair_limit_is_shown(site):
     bid = site.bot(uid)
     for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
         site.pair(bid, symbol)
-    page = text(site.client(uid).post(f"/bots/{bid}/pairs/new",
-                                      data=pair_form(symbol="XRPUSDT")))
+    page = text(site.client(uid).post(f"/bots/{bid}/pairs/new", data=pair_form(symbol="XRPUSDT")))
     assert "free plan allows 3 trading pairs per bot" in page and len(pairs(site)) == 3
 
 
 def test_a_symbol_the_exchange_does_not_list_is_refused(site):
     uid = site.user()
     bid = site.bot(uid, exchange="bybit")
-    page = text(site.client(uid).post(f"/bots/{bid}/pairs/new",
-                                      data=pair_form(symbol="NOPEUSDT")))
+    page = text(site.client(uid).post(f"/bots/{bid}/pairs/new", data=pair_form(symbol="NOPEUSDT")))
     assert "NOPEUSDT is not listed on Bybit testnet." in page and pairs(site) == []
 
 
 def test_leverage_above_the_instruments_maximum_is_refused(site, seeded_exchange):
-    seeded_exchange.set_rules("BTCUSDT", InstrumentRules(
-        "BTCUSDT", Decimal("0.001"), Decimal("0.001"), Decimal(100), Decimal("0.5"),
-        max_leverage=Decimal(20),
-    ))
+    seeded_exchange.set_rules(
+        "BTCUSDT",
+        InstrumentRules(
+            "BTCUSDT",
+            Decimal("0.001"),
+            Decimal("0.001"),
+            Decimal(100),
+            Decimal("0.5"),
+            max_leverage=Decimal(20),
+        ),
+    )
     uid = site.user()
     bid = site.bot(uid, exchange="phemex")
     page = text(site.client(uid).post(f"/bots/{bid}/pairs/new", data=pair_form(leverage="25")))
@@ -126,8 +145,9 @@ def test_an_unreachable_exchange_saves_the_pair_with_a_warning(site):
     site.app.config["PHEMEX_BASE_URL"] = "http://127.0.0.1:9"
     uid = site.user()
     bid = site.bot(uid, exchange="phemex")
-    page = text(site.client(uid).post(f"/bots/{bid}/pairs/new", data=pair_form(),
-                                      follow_redirects=True))
+    page = text(
+        site.client(uid).post(f"/bots/{bid}/pairs/new", data=pair_form(), follow_redirects=True)
+    )
     assert "Could not check BTCUSDT with Phemex testnet" in page and "Pair added." in page
     assert len(pairs(site)) == 1
 
@@ -140,14 +160,24 @@ def test_editing_a_pair_shows_its_values_and_saves_changes(site):
     page = text(client.get(f"/bots/{bid}/pairs/{pid}/edit"))
     assert 'value="0.4"' in page and '<option selected value="false">' in page
     assert 'name="symbol"' not in page  # symbol and side are fixed
-    response = client.post(f"/bots/{bid}/pairs/{pid}/edit", data=pair_form(
-        symbol="ETHUSDT", leverage="20", ema_interval="5", is_active=None,
-        param_profit_pnl="", param_min_one_step="false",
-    ))
+    response = client.post(
+        f"/bots/{bid}/pairs/{pid}/edit",
+        data=pair_form(
+            symbol="ETHUSDT",
+            leverage="20",
+            ema_interval="5",
+            is_active=None,
+            param_profit_pnl="",
+            param_min_one_step="false",
+        ),
+    )
     assert response.status_code == 302
     [pair] = pairs(site)
     assert (pair.symbol, pair.leverage, pair.ema_interval, pair.is_active) == (
-        "BTCUSDT", Decimal(20), 5, False
+        "BTCUSDT",
+        Decimal(20),
+        5,
+        False,
     )
     assert pair.strategy_params == {"min_one_step": False}
     [(row,)] = site.query(select(AuditLog).where(AuditLog.action == "pair.update"))
@@ -158,8 +188,11 @@ def test_a_bad_edit_is_shown_again_and_changes_nothing(site):
     uid = site.user()
     bid = site.bot(uid)
     pid = site.pair(bid)
-    page = text(site.client(uid).post(f"/bots/{bid}/pairs/{pid}/edit",
-                                      data=pair_form(param_taper_start="lots")))
+    page = text(
+        site.client(uid).post(
+            f"/bots/{bid}/pairs/{pid}/edit", data=pair_form(param_taper_start="lots")
+        )
+    )
     assert "strategy parameter &#39;taper_start&#39; must be a number" in page
     assert pairs(site)[0].strategy_params == {}
 

@@ -21,8 +21,14 @@ from strategies import STRATEGIES
 from strategies.types import InstrumentRules
 from tests.fixtures.database import gen_bot, gen_pair, gen_user
 
-RULES = InstrumentRules("BTCUSDT", Decimal("0.001"), Decimal("0.001"), Decimal(100),
-                        Decimal("0.1"), max_leverage=Decimal(50))
+RULES = InstrumentRules(
+    "BTCUSDT",
+    Decimal("0.001"),
+    Decimal("0.001"),
+    Decimal(100),
+    Decimal("0.1"),
+    max_leverage=Decimal(50),
+)
 
 
 def pair_input(**changes) -> PairInput:
@@ -34,18 +40,33 @@ def pair_input(**changes) -> PairInput:
 def test_a_pair_is_added_with_its_overrides_and_audited(db_session):
     user = gen_user(db_session)
     bot = gen_bot(db_session, user)
-    data = pair_input(symbol=" ethusdt ", side="Short", leverage=Decimal("2.5"), ema_interval=60,
-                      automatic_mode=False,
-                      params={"buy_until_limit": "0.03", "use_postonly": "false",
-                              "profit_tier_order": "Descending", "taper_start": ""})
+    data = pair_input(
+        symbol=" ethusdt ",
+        side="Short",
+        leverage=Decimal("2.5"),
+        ema_interval=60,
+        automatic_mode=False,
+        params={
+            "buy_until_limit": "0.03",
+            "use_postonly": "false",
+            "profit_tier_order": "Descending",
+            "taper_start": "",
+        },
+    )
     pair = add_pair(db_session, user, bot.id, data, rules=RULES, ip="::1")
     db_session.commit()
     assert (pair.symbol, pair.side, pair.leverage, pair.ema_interval, pair.automatic_mode) == (
-        "ETHUSDT", "Short", Decimal("2.5"), 60, False
+        "ETHUSDT",
+        "Short",
+        Decimal("2.5"),
+        60,
+        False,
     )
     # Blank fields are left out: the strategy's defaults apply to them.
     assert pair.strategy_params == {
-        "buy_until_limit": "0.03", "use_postonly": False, "profit_tier_order": "descending"
+        "buy_until_limit": "0.03",
+        "use_postonly": False,
+        "profit_tier_order": "descending",
     }
     STRATEGIES["martingale"](pair.strategy_params)  # the runner reads them back as they are
     [row] = db_session.scalars(select(AuditLog)).all()
@@ -109,11 +130,19 @@ def test_an_edit_changes_settings_but_never_symbol_or_side(db_session):
     user = gen_user(db_session)
     bot = gen_bot(db_session, user)
     pair = gen_pair(db_session, bot)
-    data = pair_input(symbol="ETHUSDT", side="Short", leverage=Decimal(20), ema_interval=5,
-                      params={"profit_pnl": "0.2"})
+    data = pair_input(
+        symbol="ETHUSDT",
+        side="Short",
+        leverage=Decimal(20),
+        ema_interval=5,
+        params={"profit_pnl": "0.2"},
+    )
     update_pair(db_session, user, bot.id, pair.id, data, rules=RULES)
     assert (pair.symbol, pair.side, pair.leverage, pair.ema_interval) == (
-        "BTCUSDT", "Long", Decimal(20), 5
+        "BTCUSDT",
+        "Long",
+        Decimal(20),
+        5,
     )
     assert pair.strategy_params == {"profit_pnl": "0.2"}
     [row] = db_session.scalars(select(AuditLog)).all()

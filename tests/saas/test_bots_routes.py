@@ -17,10 +17,11 @@ def text(response) -> str:
 
 def audit_actions(site) -> list[str]:
     """Every audited action, oldest first."""
-    return [row.action for row, in site.query(select(AuditLog).order_by(AuditLog.id))]
+    return [row.action for (row,) in site.query(select(AuditLog).order_by(AuditLog.id))]
 
 
 # -- list --------------------------------------------------------------------------------------
+
 
 def test_the_list_shows_each_bot_with_status_pairs_and_last_error(site):
     uid = site.user()
@@ -61,23 +62,29 @@ def test_a_post_without_its_csrf_token_is_refused(site):
 
 # -- create (wizard step 1) --------------------------------------------------------------------
 
+
 def test_creating_a_paper_bot_leads_to_its_first_pair(site):
     uid = site.user()
     response = site.client(uid).post("/bots/new", data={"name": "Paper", "exchange": "paper"})
     [(bot,)] = site.query(select(Bot))
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/bots/{bot.id}/pairs/new?wizard=1")
-    assert (bot.name, bot.exchange, bot.testnet, bot.status) == ("Paper", "paper", False,
-                                                                "stopped")
+    assert (bot.name, bot.exchange, bot.testnet, bot.status) == ("Paper", "paper", False, "stopped")
     assert audit_actions(site) == ["bot.create"]
 
 
 def test_creating_a_bybit_bot_stores_its_keys_encrypted(site):
     uid = site.user()
-    site.client(uid).post("/bots/new", data={
-        "name": "Live", "exchange": "bybit", "testnet": "y", "api_key": BYBIT_KEY,
-        "api_secret": BYBIT_SECRET,
-    })
+    site.client(uid).post(
+        "/bots/new",
+        data={
+            "name": "Live",
+            "exchange": "bybit",
+            "testnet": "y",
+            "api_key": BYBIT_KEY,
+            "api_secret": BYBIT_SECRET,
+        },
+    )
     [(bot,)] = site.query(select(Bot))
     assert bot.testnet and bot_credentials(bot, site.ring) == (BYBIT_KEY, BYBIT_SECRET)
 
@@ -88,12 +95,18 @@ def test_creating_a_bybit_bot_stores_its_keys_encrypted(site):
         ({"name": "", "exchange": "paper"}, "This field is required."),
         ({"name": "x" * 101, "exchange": "paper"}, "Field cannot be longer than 100"),
         ({"name": "b", "exchange": "binance"}, "Not a valid choice"),
-        ({"name": "b", "exchange": "bybit", "testnet": "y", "api_secret": "s"},
-         "A Bybit bot needs its API key."),
-        ({"name": "b", "exchange": "phemex", "testnet": "y", "api_key": "k"},
-         "A Phemex bot needs its API secret."),
-        ({"name": "b", "exchange": "bybit", "api_key": "k", "api_secret": "s"},
-         "free plan trades on testnet and paper only"),
+        (
+            {"name": "b", "exchange": "bybit", "testnet": "y", "api_secret": "s"},
+            "A Bybit bot needs its API key.",
+        ),
+        (
+            {"name": "b", "exchange": "phemex", "testnet": "y", "api_key": "k"},
+            "A Phemex bot needs its API secret.",
+        ),
+        (
+            {"name": "b", "exchange": "bybit", "api_key": "k", "api_secret": "s"},
+            "free plan trades on testnet and paper only",
+        ),
     ],
 )
 def test_a_bad_bot_form_is_shown_again_with_the_reason(site, form, message):
@@ -113,10 +126,17 @@ def test_a_second_bot_on_the_free_plan_is_refused_with_the_plan_message(site):
 
 def test_the_test_button_checks_typed_keys_without_saving_or_showing_them(site):
     uid = site.user()
-    response = site.client(uid).post("/bots/new", data={
-        "name": "Live", "exchange": "bybit", "testnet": "y", "api_key": BYBIT_KEY,
-        "api_secret": BYBIT_SECRET, "test": "Test connection",
-    })
+    response = site.client(uid).post(
+        "/bots/new",
+        data={
+            "name": "Live",
+            "exchange": "bybit",
+            "testnet": "y",
+            "api_key": BYBIT_KEY,
+            "api_secret": BYBIT_SECRET,
+            "test": "Test connection",
+        },
+    )
     page = text(response)
     assert "Connected to Bybit testnet" in page and "withdraw" in page
     assert BYBIT_KEY not in page and BYBIT_SECRET not in page
@@ -125,21 +145,37 @@ def test_the_test_button_checks_typed_keys_without_saving_or_showing_them(site):
 
 def test_the_test_button_reports_a_wrong_key(site):
     uid = site.user()
-    response = site.client(uid).post("/bots/new", data={
-        "name": "Live", "exchange": "bybit", "testnet": "y", "api_key": "WRONG",
-        "api_secret": BYBIT_SECRET, "test": "Test connection",
-    })
+    response = site.client(uid).post(
+        "/bots/new",
+        data={
+            "name": "Live",
+            "exchange": "bybit",
+            "testnet": "y",
+            "api_key": "WRONG",
+            "api_secret": BYBIT_SECRET,
+            "test": "Test connection",
+        },
+    )
     assert "Bybit testnet refused this key" in text(response)
 
 
 def test_check_keys_answers_json_for_the_script(site):
     uid = site.user()
     client = site.client(uid)
-    good = client.post("/bots/check-keys", data={
-        "exchange": "bybit", "testnet": "y", "api_key": BYBIT_KEY, "api_secret": BYBIT_SECRET})
+    good = client.post(
+        "/bots/check-keys",
+        data={
+            "exchange": "bybit",
+            "testnet": "y",
+            "api_key": BYBIT_KEY,
+            "api_secret": BYBIT_SECRET,
+        },
+    )
     assert good.get_json()["ok"] is True and "withdraw" in good.get_json()["note"]
-    bad = client.post("/bots/check-keys", data={
-        "exchange": "bybit", "testnet": "y", "api_key": BYBIT_KEY, "api_secret": "nope"})
+    bad = client.post(
+        "/bots/check-keys",
+        data={"exchange": "bybit", "testnet": "y", "api_key": BYBIT_KEY, "api_secret": "nope"},
+    )
     assert bad.get_json()["ok"] is False and "refused this key" in bad.get_json()["message"]
 
 
@@ -148,8 +184,7 @@ def test_connection_tests_share_one_budget_per_user(site):
     uid = site.user(plan="pro")
     bid = site.bot(uid, exchange="bybit")
     client = site.client(uid)
-    typed = {"exchange": "bybit", "testnet": "y", "api_key": BYBIT_KEY,
-             "api_secret": BYBIT_SECRET}
+    typed = {"exchange": "bybit", "testnet": "y", "api_key": BYBIT_KEY, "api_secret": BYBIT_SECRET}
     assert client.post("/bots/check-keys", data=typed).status_code == 200
     assert client.post(f"/bots/{bid}/test-connection").status_code == 302
     assert client.post("/bots/new", data=typed | {"name": "x", "test": "1"}).status_code == 429
@@ -163,6 +198,7 @@ def test_connection_tests_share_one_budget_per_user(site):
 
 # -- detail ------------------------------------------------------------------------------------
 
+
 def test_the_detail_page_shows_pairs_runs_logs_and_only_the_keys_last_four(site):
     from datetime import UTC, datetime
 
@@ -170,8 +206,15 @@ def test_the_detail_page_shows_pairs_runs_logs_and_only_the_keys_last_four(site)
     bid = site.bot(uid, name="Live", exchange="bybit")
     site.pair(bid, "ETHUSDT", "Short")
     now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    site.add(BotRun(bot_id=bid, started_at=now, outcome="ok", duration_ms=420,
-                    conclusions={"1": "waiting for dip"}))
+    site.add(
+        BotRun(
+            bot_id=bid,
+            started_at=now,
+            outcome="ok",
+            duration_ms=420,
+            conclusions={"1": "waiting for dip"},
+        )
+    )
     site.add(BotLog(bot_id=bid, level="warning", message="slow answer", created_at=now))
     page = text(site.client(uid).get(f"/bots/{bid}"))
     assert "ETHUSDT Short" in page and "waiting for dip" in page and "420 ms" in page
@@ -186,11 +229,13 @@ def test_a_missing_bot_is_a_404(site):
 
 # -- edit --------------------------------------------------------------------------------------
 
+
 def test_editing_saves_and_audits_before_and_after(site):
     uid = site.user()
     bid = site.bot(uid, name="Old")
-    response = site.client(uid).post(f"/bots/{bid}/edit", data={
-        "name": "New", "testnet": "y", "run_interval_minutes": "15"})
+    response = site.client(uid).post(
+        f"/bots/{bid}/edit", data={"name": "New", "testnet": "y", "run_interval_minutes": "15"}
+    )
     assert response.status_code == 302
     bot = site.get(Bot, bid)
     assert (bot.name, bot.run_interval_minutes) == ("New", 15)
@@ -226,15 +271,20 @@ def test_bad_settings_are_shown_again_with_the_reason(site, form, message):
 
 # -- keys --------------------------------------------------------------------------------------
 
+
 def test_replacing_keys_stores_the_new_ones_and_never_shows_them(site):
     uid = site.user()
     bid = site.bot(uid, exchange="bybit")
     client = site.client(uid)
-    response = client.post(f"/bots/{bid}/keys", data={
-        "api_key": "REPLACED-KEY-7777", "api_secret": "REPLACED-SECRET-8888"})
+    response = client.post(
+        f"/bots/{bid}/keys",
+        data={"api_key": "REPLACED-KEY-7777", "api_secret": "REPLACED-SECRET-8888"},
+    )
     assert response.status_code == 302
     assert bot_credentials(site.get(Bot, bid), site.ring) == (
-        "REPLACED-KEY-7777", "REPLACED-SECRET-8888")
+        "REPLACED-KEY-7777",
+        "REPLACED-SECRET-8888",
+    )
     page = text(client.get(f"/bots/{bid}/keys"))
     assert "…7777" in page and "…8888" in page and "REPLACED-" not in page
     assert audit_actions(site) == ["bot.keys_replaced"]
@@ -269,6 +319,7 @@ def test_testing_the_stored_keys_flashes_the_outcome(site, seeded_exchange):
 
 
 # -- lifecycle ---------------------------------------------------------------------------------
+
 
 def test_start_pause_resume_stop(site):
     uid = site.user()
@@ -305,6 +356,7 @@ def test_lifecycle_actions_refuse_get(site):
 
 # -- delete ------------------------------------------------------------------------------------
 
+
 def test_delete_asks_first_then_deletes(site):
     uid = site.user()
     bid = site.bot(uid, name="Doomed")
@@ -321,15 +373,25 @@ def test_delete_asks_first_then_deletes(site):
 
 # -- both databases ----------------------------------------------------------------------------
 
+
 def test_the_whole_flow_on_both_databases(db_site):
     """Create, add a pair, start, list, refuse a second bot, stop, delete, on both databases."""
     uid = db_site.user()
     client = db_site.client(uid)
     client.post("/bots/new", data={"name": "Both", "exchange": "paper"})
     [(bot,)] = db_site.query(select(Bot))
-    client.post(f"/bots/{bot.id}/pairs/new", data={
-        "symbol": "BTCUSDT", "side": "Long", "leverage": "3", "ema_interval": "5",
-        "is_active": "y", "strategy": "martingale", "param_profit_pnl": "0.2"})
+    client.post(
+        f"/bots/{bot.id}/pairs/new",
+        data={
+            "symbol": "BTCUSDT",
+            "side": "Long",
+            "leverage": "3",
+            "ema_interval": "5",
+            "is_active": "y",
+            "strategy": "martingale",
+            "param_profit_pnl": "0.2",
+        },
+    )
     client.post(f"/bots/{bot.id}/start")
     assert db_site.get(Bot, bot.id).status == "running"
     page = text(client.get("/bots/"))
@@ -339,5 +401,10 @@ def test_the_whole_flow_on_both_databases(db_site):
     client.post(f"/bots/{bot.id}/stop")
     client.post(f"/bots/{bot.id}/delete")
     assert db_site.query(select(Bot)) == []
-    assert audit_actions(db_site) == ["bot.create", "pair.create", "bot.start", "bot.stop",
-                                      "bot.delete"]
+    assert audit_actions(db_site) == [
+        "bot.create",
+        "pair.create",
+        "bot.start",
+        "bot.stop",
+        "bot.delete",
+    ]

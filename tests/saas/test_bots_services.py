@@ -44,7 +44,10 @@ def test_a_paper_bot_is_created_stopped_without_keys_and_audited(db_session):
     bot = create_user_bot(db_session, user, NewBot("  Paper one ", "paper"), ring=None, ip="::1")
     db_session.commit()
     assert (bot.name, bot.exchange, bot.status, bot.api_key_encrypted) == (
-        "Paper one", "paper", "stopped", None
+        "Paper one",
+        "paper",
+        "stopped",
+        None,
     )
     [row] = audit_rows(db_session, "bot.create")
     assert (row.user_id, row.target_type, row.target_id, row.ip) == (user.id, "bot", bot.id, "::1")
@@ -94,8 +97,9 @@ def test_the_plan_limit_is_a_bot_error(db_session):
     with pytest.raises(BotError, match="free plan allows 1 bot"):
         create_user_bot(db_session, user, NewBot("two", "paper"), ring=None)
     with pytest.raises(BotError, match="testnet and paper only"):
-        create_user_bot(db_session, gen_user(db_session), NewBot("m", "bybit", False, "k", "s"),
-                        ring=None)
+        create_user_bot(
+            db_session, gen_user(db_session), NewBot("m", "bybit", False, "k", "s"), ring=None
+        )
 
 
 def test_settings_change_and_the_audit_row_has_before_and_after(db_session):
@@ -167,8 +171,7 @@ def test_start_schedules_the_bots_next_slot_and_audits(db_session):
     assert bot.next_run_at == next_slot(NOW, 5, bot.id)
     assert NOW < bot.next_run_at <= NOW + timedelta(minutes=5)
     [row] = audit_rows(db_session, "bot.start")
-    assert (row.before["status"], row.after["status"], row.ip) == ("stopped", "running",
-                                                                   "10.0.0.1")
+    assert (row.before["status"], row.after["status"], row.ip) == ("stopped", "running", "10.0.0.1")
     assert db_session.scalars(select(BotLog.message)).all() == ["bot started"]
 
 
@@ -244,7 +247,8 @@ def test_the_list_counts_pairs_and_shows_only_the_users_bots(db_session):
     gen_pair(db_session, gen_bot(db_session, other), "BTCUSDT")
     rows = list_bots(db_session, user)
     assert [(r.bot.name, r.pairs, r.active_pairs) for r in rows] == [
-        ("first", 2, 1), ("second", 0, 0)
+        ("first", 2, 1),
+        ("second", 0, 0),
     ]
 
 

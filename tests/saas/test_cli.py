@@ -29,7 +29,8 @@ def test_schema_sql_is_the_output_of_the_schema_command(app):
 def test_schema_sql_is_deterministic():
     assert schema_sql() == schema_sql()
     assert schema_sql().index("CREATE TABLE IF NOT EXISTS users") < schema_sql().index(
-        "CREATE TABLE IF NOT EXISTS bots")
+        "CREATE TABLE IF NOT EXISTS bots"
+    )
 
 
 @pytest.fixture
@@ -47,9 +48,19 @@ def empty_pg_schema(pg_server_url):
 
 def test_schema_sql_applied_with_psql_gives_the_models_tables(empty_pg_schema, pg_url):
     subprocess.run(
-        ["psql", libpq_url(empty_pg_schema), "-v", "ON_ERROR_STOP=1", "-q",
-         "-f", str(ROOT / "schema.sql")],
-        check=True, capture_output=True, text=True, timeout=60,
+        [
+            "psql",
+            libpq_url(empty_pg_schema),
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-f",
+            str(ROOT / "schema.sql"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     applied, created = make_engine(empty_pg_schema), make_engine(pg_url)  # psql vs create_all
     try:
@@ -71,8 +82,9 @@ def describe(engine, table: str) -> tuple:
     """Columns, indexes and constraints of a table as the database reports them."""
     inspector = inspect(engine)
     columns = [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)]
-    indexes = sorted((i["name"], tuple(i["column_names"]), i["unique"])
-                     for i in inspector.get_indexes(table))
+    indexes = sorted(
+        (i["name"], tuple(i["column_names"]), i["unique"]) for i in inspector.get_indexes(table)
+    )
     checks = sorted((c["name"], c["sqltext"]) for c in inspector.get_check_constraints(table))
     uniques = sorted(c["name"] for c in inspector.get_unique_constraints(table))
     return columns, indexes, checks, uniques
@@ -104,7 +116,8 @@ def test_init_db_creates_a_new_sqlite_file(tmp_path):
 
 def test_create_admin_with_a_password(app):
     result = app.test_cli_runner().invoke(
-        args=["create-admin", "Admin@Example.com", "--password", "s3cret-enough"])
+        args=["create-admin", "Admin@Example.com", "--password", "s3cret-enough"]
+    )
     assert result.exit_code == 0, result.output
     assert "administrator admin@example.com created" in result.output
     assert "s3cret-enough" not in result.output
@@ -134,8 +147,14 @@ def test_rotate_keys_re_encrypts_under_the_first_key(app):
     new = generate_key()
     with app.app_context():
         user = gen_user(db.session)
-        bot = gen_bot(db.session, user, exchange="bybit", ring=KeyRing.from_string(old),
-                      api_key="K", api_secret="S")
+        bot = gen_bot(
+            db.session,
+            user,
+            exchange="bybit",
+            ring=KeyRing.from_string(old),
+            api_key="K",
+            api_secret="S",
+        )
         db.session.commit()
         bot_id = bot.id
     app.config["ENCRYPTION_KEY"] = f"{new},{old}"
@@ -149,8 +168,12 @@ def test_rotate_keys_re_encrypts_under_the_first_key(app):
 
 def test_rotate_keys_without_the_old_key_changes_nothing(app):
     with app.app_context():
-        bot = gen_bot(db.session, gen_user(db.session), exchange="bybit",
-                      ring=KeyRing.from_string(app.config["ENCRYPTION_KEY"]))
+        bot = gen_bot(
+            db.session,
+            gen_user(db.session),
+            exchange="bybit",
+            ring=KeyRing.from_string(app.config["ENCRYPTION_KEY"]),
+        )
         db.session.commit()
         before = bot.api_key_encrypted
     app.config["ENCRYPTION_KEY"] = generate_key()

@@ -32,7 +32,7 @@ def figure(page: str, element_id: str) -> str:
 
 
 def amount(shown: str) -> Decimal:
-    """"+1,234.56" / "12.3 %" -> Decimal."""
+    """ "+1,234.56" / "12.3 %" -> Decimal."""
     return Decimal(shown.replace(",", "").replace("%", "").strip())
 
 
@@ -46,8 +46,16 @@ def world(dash):
     """An owner with three bots (two pairs each, four months of fills) and a stranger with two."""
     owner, stranger = dash.user(), dash.user()
     bots, rows = {}, []
-    for n, (user, name) in enumerate([(owner, "Alpha"), (owner, "Beta"), (owner, "Gamma"),
-                                      (stranger, "Zeta"), (stranger, "Omega")], start=1):
+    for n, (user, name) in enumerate(
+        [
+            (owner, "Alpha"),
+            (owner, "Beta"),
+            (owner, "Gamma"),
+            (stranger, "Zeta"),
+            (stranger, "Omega"),
+        ],
+        start=1,
+    ):
         bid = dash.bot(user, name=name)
         dash.pair(bid, "BTCUSDT", "Long")
         dash.pair(bid, "ETHUSDT" if n % 2 else "SOLUSDT", "Short", leverage=Decimal(5))
@@ -79,8 +87,10 @@ def test_the_overview_json_has_the_equity_pnl_and_drawdown_series(world):
     data = dash.client(owner).get("/dashboard/overview.json").get_json()
     equity = expected_equity(mine, today)
     assert data["equity"]["x"] == [day.isoformat() for day in sorted(equity)]
-    assert all(abs(Decimal(str(got)) - equity[day]) < CENT
-               for got, day in zip(data["equity"]["equity"], sorted(equity), strict=True))
+    assert all(
+        abs(Decimal(str(got)) - equity[day]) < CENT
+        for got, day in zip(data["equity"]["equity"], sorted(equity), strict=True)
+    )
     worst = expected_max_drawdown(equity)
     assert abs(Decimal(str(min(data["drawdown"]["pct"]))) - worst) < Decimal("0.0001")
     want = expected_totals(mine)
@@ -112,12 +122,24 @@ def test_the_last_twenty_trades_are_the_newest_across_the_users_bots(world):
 
 def _trade(bid, pid, cid, when, level, *, size="0.05", side="Long", symbol="BTCUSDT"):
     """A fill leaving a position open with this margin level."""
-    return {"bot_id": bid, "pair_id": pid, "client_order_id": cid, "time": when,
-            "symbol": symbol, "side": side, "action": "ADD", "qty": Decimal("0.01"),
-            "price": Decimal(28000), "fee": Decimal("0.1"), "pnl": Decimal(0),
-            "position_size": Decimal(size), "position_value": Decimal(150),
-            "pnl_percentage": Decimal(-40), "margin_level": Decimal(level),
-            "balance_after": Decimal(900)}
+    return {
+        "bot_id": bid,
+        "pair_id": pid,
+        "client_order_id": cid,
+        "time": when,
+        "symbol": symbol,
+        "side": side,
+        "action": "ADD",
+        "qty": Decimal("0.01"),
+        "price": Decimal(28000),
+        "fee": Decimal("0.1"),
+        "pnl": Decimal(0),
+        "position_size": Decimal(size),
+        "position_value": Decimal(150),
+        "pnl_percentage": Decimal(-40),
+        "margin_level": Decimal(level),
+        "balance_after": Decimal(900),
+    }
 
 
 def test_open_positions_are_coloured_by_margin_level_and_low_ones_raise_alerts(dash):
@@ -125,9 +147,13 @@ def test_open_positions_are_coloured_by_margin_level_and_low_ones_raise_alerts(d
     bid = dash.bot(uid, name="Risky")
     amber, red, calm = dash.pair(bid), dash.pair(bid, "ETHUSDT"), dash.pair(bid, "SOLUSDT")
     now = datetime.now(UTC) - timedelta(minutes=5)
-    dash.trades([_trade(bid, amber, "r-1", now, "1.8"),
-                 _trade(bid, red, "r-2", now, "1.2", symbol="ETHUSDT"),
-                 _trade(bid, calm, "r-3", now, "12", symbol="SOLUSDT")])
+    dash.trades(
+        [
+            _trade(bid, amber, "r-1", now, "1.8"),
+            _trade(bid, red, "r-2", now, "1.2", symbol="ETHUSDT"),
+            _trade(bid, calm, "r-3", now, "12", symbol="SOLUSDT"),
+        ]
+    )
     page = text(dash.client(uid).get("/dashboard/"))
     positions = page.split("<h2>Open positions</h2>", 1)[1].split("</table>", 1)[0]
     assert re.search(r"BTCUSDT Long.*?dash-risk-warning[^>]*>1\.8<", positions, re.S)
@@ -210,13 +236,29 @@ def test_the_bot_page_shows_each_pairs_last_conclusion_and_expands_failed_runs(d
     bid = dash.bot(uid)
     btc, eth = dash.pair(bid), dash.pair(bid, "ETHUSDT", "Short")
     t0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    dash.add(BotRun(bot_id=bid, started_at=t0, outcome="error",
-                    conclusions={str(btc): "bybit: timeout"}))
-    dash.add(BotRun(bot_id=bid, started_at=t0 + timedelta(minutes=5), outcome="ok",
-                    conclusions={str(btc): "Waiting for dip: price 30000 above 1h EMA100",
-                                 str(eth): "Nothing changed"}))
-    dash.add(BotLog(bot_id=bid, level="error", message="order rejected",
-                    fields={"code": 10001}, created_at=t0))
+    dash.add(
+        BotRun(bot_id=bid, started_at=t0, outcome="error", conclusions={str(btc): "bybit: timeout"})
+    )
+    dash.add(
+        BotRun(
+            bot_id=bid,
+            started_at=t0 + timedelta(minutes=5),
+            outcome="ok",
+            conclusions={
+                str(btc): "Waiting for dip: price 30000 above 1h EMA100",
+                str(eth): "Nothing changed",
+            },
+        )
+    )
+    dash.add(
+        BotLog(
+            bot_id=bid,
+            level="error",
+            message="order rejected",
+            fields={"code": 10001},
+            created_at=t0,
+        )
+    )
     page = text(dash.client(uid).get(f"/dashboard/bots/{bid}"))
     assert re.search(rf'data-conclusion-for="{btc}">Waiting for dip: price 30000', page)
     assert f'data-conclusion-for="{eth}">Nothing changed<' in page
@@ -253,8 +295,9 @@ def test_the_panel_partial_renders_with_only_the_bot_in_its_context(dash):
     dash.pair(bid)
     with dash.app.test_request_context(f"/bots/{bid}"):
         login_user(db.session.get(User, uid))
-        html = render_template_string('{% include "dashboard/_bot_panel.html" %}',
-                                      bot=db.session.get(Bot, bid))
+        html = render_template_string(
+            '{% include "dashboard/_bot_panel.html" %}', bot=db.session.get(Bot, bid)
+        )
     assert f'data-status-src="/dashboard/bots/{bid}/status.json"' in html
     assert "Backtest these settings" in html and 'id="metric-trades">0<' in html
     assert f'action="/bots/{bid}/pause"' in html and f'action="/bots/{bid}/stop"' in html
@@ -267,18 +310,23 @@ def breakdown_rows(page: str, heading: str) -> dict[str, list[str]]:
     table = page.split(f"<h2>{heading}</h2>", 1)[1].split("</table>", 1)[0]
     rows = {}
     for label, cells in re.findall(r"<tr>\s*<td>([^<]+)</td>(.*?)</tr>", table, re.S):
-        rows[label] = [re.sub(r"<[^>]+>", "", c).strip()
-                       for c in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)]
+        rows[label] = [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)
+        ]
     return rows
 
 
 def test_analytics_break_the_figures_down_by_symbol_and_by_bot(world):
     dash, owner, _, bots, mine = world
     page = text(dash.client(owner).get("/dashboard/analytics"))
-    by_symbol = {f"{s} {side}": [r for r in mine if (r["symbol"], r["side"]) == (s, side)]
-                 for s, side in sorted({(r["symbol"], r["side"]) for r in mine})}
-    by_bot = {name: [r for r in mine if r["bot_id"] == bots[name]]
-              for name in ("Alpha", "Beta", "Gamma")}
+    by_symbol = {
+        f"{s} {side}": [r for r in mine if (r["symbol"], r["side"]) == (s, side)]
+        for s, side in sorted({(r["symbol"], r["side"]) for r in mine})
+    }
+    by_bot = {
+        name: [r for r in mine if r["bot_id"] == bots[name]] for name in ("Alpha", "Beta", "Gamma")
+    }
     for heading, groups in (("By symbol", by_symbol), ("By bot", by_bot)):
         shown = breakdown_rows(page, heading)
         assert list(shown) == list(groups)

@@ -30,8 +30,12 @@ QUERY_ROUTES = (
     "/dashboard/analytics.json?bot={bot}",
     "/dashboard/backtests?pair={pair}",
 )
-JSON_ROUTES = ("dashboard.bot_status", "dashboard.bot_charts", "dashboard.ladder_data",
-               "dashboard.backtest_status")
+JSON_ROUTES = (
+    "dashboard.bot_status",
+    "dashboard.bot_charts",
+    "dashboard.ladder_data",
+    "dashboard.backtest_status",
+)
 
 
 def fetch(client, url: str, **kwargs):
@@ -47,21 +51,46 @@ def tenant(dash, name: str) -> dict:
     user = dash.user()
     bot = dash.bot(user, name=f"{name}-bot")
     pair = dash.pair(bot)
-    dash.trades([{
-        "bot_id": bot, "pair_id": pair, "client_order_id": f"{name}-1", "time": NOW,
-        "symbol": "BTCUSDT", "side": "Long", "action": "OPEN", "qty": Decimal("0.02"),
-        "price": Decimal(30000), "fee": Decimal("0.3"), "pnl": Decimal(0),
-        "position_size": Decimal("0.02"), "position_value": Decimal(60),
-        "pnl_percentage": Decimal(0), "margin_level": Decimal(20),
-        "balance_after": Decimal(1000),
-    }])
+    dash.trades(
+        [
+            {
+                "bot_id": bot,
+                "pair_id": pair,
+                "client_order_id": f"{name}-1",
+                "time": NOW,
+                "symbol": "BTCUSDT",
+                "side": "Long",
+                "action": "OPEN",
+                "qty": Decimal("0.02"),
+                "price": Decimal(30000),
+                "fee": Decimal("0.3"),
+                "pnl": Decimal(0),
+                "position_size": Decimal("0.02"),
+                "position_value": Decimal(60),
+                "pnl_percentage": Decimal(0),
+                "margin_level": Decimal(20),
+                "balance_after": Decimal(1000),
+            }
+        ]
+    )
     dash.add(BotRun(bot_id=bot, started_at=NOW, outcome="ok", conclusions={str(pair): "ok"}))
-    backtest = dash.add(Backtest(
-        user_id=user, pair_id=pair, symbol="BTCUSDT", side="Long", params={},
-        balance=Decimal(1000), leverage=Decimal(10), start_at=NOW - timedelta(days=30),
-        end_at=NOW, status="done", progress=1000, message=f"{name}'s run",
-        metrics={"total_return_pct": 1.5},
-    ))
+    backtest = dash.add(
+        Backtest(
+            user_id=user,
+            pair_id=pair,
+            symbol="BTCUSDT",
+            side="Long",
+            params={},
+            balance=Decimal(1000),
+            leverage=Decimal(10),
+            start_at=NOW - timedelta(days=30),
+            end_at=NOW,
+            status="done",
+            progress=1000,
+            message=f"{name}'s run",
+            metrics={"total_return_pct": 1.5},
+        )
+    )
     dash.report_dir.mkdir(exist_ok=True)
     (dash.report_dir / f"backtest-{backtest}.html").write_text(
         f"<!DOCTYPE html><title>{name}'s report</title><p>{name}-report</p>"
@@ -77,7 +106,8 @@ def pair_of_tenants(dash_sqlite):
 
 def test_every_dashboard_route_with_an_id_is_listed_here(dash_sqlite):
     found = {
-        rule.endpoint for rule in dash_sqlite.app.url_map.iter_rules()
+        rule.endpoint
+        for rule in dash_sqlite.app.url_map.iter_rules()
         if rule.endpoint.startswith("dashboard.")
         and any(arg == "id" or arg.endswith("_id") for arg in rule.arguments)
     }
@@ -110,18 +140,28 @@ def test_anonymous_visitors_go_to_the_login_page(pair_of_tenants, url):
 @pytest.mark.parametrize("endpoint", JSON_ROUTES)
 def test_anonymous_json_callers_get_a_401(pair_of_tenants, endpoint):
     dash, owner, _ = pair_of_tenants
-    response = dash.client().get(ID_ROUTES[endpoint].format(**owner),
-                                 headers={"Accept": "application/json"})
+    response = dash.client().get(
+        ID_ROUTES[endpoint].format(**owner), headers={"Accept": "application/json"}
+    )
     assert response.status_code == 401 and response.get_json()["status"] == 401
 
 
 def test_a_backtest_cannot_be_started_from_another_users_pair(pair_of_tenants):
     dash, owner, stranger = pair_of_tenants
     client = dash.client(stranger["user"])
-    form = {"csrf_token": csrf_token(client, "/dashboard/backtests"), "symbol": "BTCUSDT",
-            "side": "Long", "start": "2026-01-01", "end": "2026-02-01", "balance": "1000",
-            "leverage": "10", "interval_minutes": "5", "strategy": "martingale", "params": "{}",
-            "pair_id": str(owner["pair"])}
+    form = {
+        "csrf_token": csrf_token(client, "/dashboard/backtests"),
+        "symbol": "BTCUSDT",
+        "side": "Long",
+        "start": "2026-01-01",
+        "end": "2026-02-01",
+        "balance": "1000",
+        "leverage": "10",
+        "interval_minutes": "5",
+        "strategy": "martingale",
+        "params": "{}",
+        "pair_id": str(owner["pair"]),
+    }
     response = client.post("/dashboard/backtests", data=form)
     assert response.status_code == 404
     jobs = dash.query(Backtest.__table__.select().where(Backtest.user_id == stranger["user"]))

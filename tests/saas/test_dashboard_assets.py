@@ -8,8 +8,14 @@ import pytest
 
 from saas.dashboard.assets import PLOTLY_JS, plotly_style_guards, plotly_version
 
-PAGES = ("/dashboard/", "/dashboard/bots/{bot}", "/dashboard/trades", "/dashboard/analytics",
-         "/dashboard/pairs/{pair}/ladder", "/dashboard/backtests")
+PAGES = (
+    "/dashboard/",
+    "/dashboard/bots/{bot}",
+    "/dashboard/trades",
+    "/dashboard/analytics",
+    "/dashboard/pairs/{pair}/ladder",
+    "/dashboard/backtests",
+)
 
 
 def fetch(client, url: str):
@@ -63,9 +69,11 @@ def test_pages_have_no_inline_script_or_style(pages):
 def test_pages_tell_plotly_its_styles_are_already_there(pages):
     client, urls = pages
     html = fetch(client, urls[0]).get_data(as_text=True)
-    assert re.search(r'<link rel="stylesheet" id="plotly\.js-style-global" '
-                     r'class="no-inline-styles"\s+href="/dashboard/assets/plotly-[\d.]+\.css">',
-                     html)
+    assert re.search(
+        r'<link rel="stylesheet" id="plotly\.js-style-global" '
+        r'class="no-inline-styles"\s+href="/dashboard/assets/plotly-[\d.]+\.css">',
+        html,
+    )
     assert plotly_style_guards()
     for guard in plotly_style_guards():
         assert f'<span id="{guard}" hidden></span>' in html

@@ -17,14 +17,18 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("side", ["Long", "Short"])
-@pytest.mark.parametrize(("size", "entry", "margin", "mmr"), [
-    (D("0.2"), D(28500), D(570), D("0.005")),
-    (D(3), D("2012.5"), D("1207.5"), D("0.01")),
-    (D("150"), D("0.4321"), D("6.48"), D("0.025")),
-])
+@pytest.mark.parametrize(
+    ("size", "entry", "margin", "mmr"),
+    [
+        (D("0.2"), D(28500), D(570), D("0.005")),
+        (D(3), D("2012.5"), D("1207.5"), D("0.01")),
+        (D("150"), D("0.4321"), D("6.48"), D("0.025")),
+    ],
+)
 def test_margin_level_one_is_the_paper_engines_liquidation_price(side, size, entry, margin, mmr):
     assert margin_level_price(side, size, entry, margin, mmr, D(1)) == liquidation_price(
-        side, size, entry, margin, mmr)
+        side, size, entry, margin, mmr
+    )
 
 
 @pytest.mark.parametrize("side", ["Long", "Short"])
@@ -45,11 +49,17 @@ def test_at_the_dip_price_the_return_on_margin_is_the_add_threshold(side):
 
 
 def test_adds_move_the_average_entry_and_reduces_keep_it():
-    fills = [SimpleNamespace(time=T0, action=a, price=D(p), qty=D(q)) for a, p, q in [
-        ("OPEN", 100, 1), ("ADD", 80, 1), ("REDUCE", 95, "0.5"), ("ADD", 60, "0.5")]]
+    fills = [
+        SimpleNamespace(time=T0, action=a, price=D(p), qty=D(q))
+        for a, p, q in [("OPEN", 100, 1), ("ADD", 80, 1), ("REDUCE", 95, "0.5"), ("ADD", 60, "0.5")]
+    ]
     rungs = walk(fills)
     assert [(r.size, r.entry) for r in rungs] == [
-        (D(1), D(100)), (D(2), D(90)), (D("1.5"), D(90)), (D(2), D("82.5"))]
+        (D(1), D(100)),
+        (D(2), D(90)),
+        (D("1.5"), D(90)),
+        (D(2), D("82.5")),
+    ]
 
 
 TEN, ZERO = D(10), D(0)
@@ -60,12 +70,24 @@ def fill(bid, pid, n, action, qty, price, size, entry, *, side="Long", lev=TEN, 
     margin = size * entry / lev if size else D(0)
     upnl = unrealised_pnl(side, size, entry, price) if size else D(0)
     level = ((margin + upnl) / (size * price * D("0.005"))).quantize(D("0.01")) if size else None
-    return {"bot_id": bid, "pair_id": pid, "client_order_id": f"l{pid}-{n}",
-            "time": T0 + timedelta(hours=n), "symbol": "BTCUSDT", "side": side,
-            "action": action, "qty": qty, "price": price, "fee": D(0), "pnl": pnl,
-            "position_size": size, "position_value": margin,
-            "pnl_percentage": upnl / margin * 100 if size else None, "margin_level": level,
-            "balance_after": D(10000)}
+    return {
+        "bot_id": bid,
+        "pair_id": pid,
+        "client_order_id": f"l{pid}-{n}",
+        "time": T0 + timedelta(hours=n),
+        "symbol": "BTCUSDT",
+        "side": side,
+        "action": action,
+        "qty": qty,
+        "price": price,
+        "fee": D(0),
+        "pnl": pnl,
+        "position_size": size,
+        "position_value": margin,
+        "pnl_percentage": upnl / margin * 100 if size else None,
+        "margin_level": level,
+        "balance_after": D(10000),
+    }
 
 
 @pytest.fixture
@@ -75,12 +97,14 @@ def long_ladder(dash_sqlite):
     uid = dash.user()
     bid = dash.bot(uid)
     pid = dash.pair(bid)
-    dash.trades([
-        fill(bid, pid, 0, "OPEN", D("0.5"), D(31000), D("0.5"), D(31000)),
-        fill(bid, pid, 1, "CLOSE", D("0.5"), D(32000), D(0), D(0), pnl=D(500)),
-        fill(bid, pid, 2, "OPEN", D("0.1"), D(30000), D("0.1"), D(30000)),
-        fill(bid, pid, 3, "ADD", D("0.1"), D(27000), D("0.2"), D(28500)),
-    ])
+    dash.trades(
+        [
+            fill(bid, pid, 0, "OPEN", D("0.5"), D(31000), D("0.5"), D(31000)),
+            fill(bid, pid, 1, "CLOSE", D("0.5"), D(32000), D(0), D(0), pnl=D(500)),
+            fill(bid, pid, 2, "OPEN", D("0.1"), D(30000), D("0.1"), D(30000)),
+            fill(bid, pid, 3, "ADD", D("0.1"), D(27000), D("0.2"), D(28500)),
+        ]
+    )
     return dash, uid, pid
 
 
@@ -110,7 +134,8 @@ def test_the_ladder_json_carries_the_fills_and_marked_prices(long_ladder):
     liquidation = float(liquidation_price("Long", D("0.2"), D(28500), D(570), D("0.005")))
     assert levels["Estimated liquidation"]["price"] == pytest.approx(liquidation, rel=1e-9)
     assert levels["Estimated liquidation"]["distance"] == pytest.approx(
-        (liquidation / 27000 - 1) * 100, rel=1e-9)
+        (liquidation / 27000 - 1) * 100, rel=1e-9
+    )
 
 
 def test_a_short_ladder_puts_its_prices_above_the_entry(dash_sqlite):
@@ -130,10 +155,17 @@ def test_a_pair_without_an_open_position_says_so(dash_sqlite):
     uid = dash.user()
     bid = dash.bot(uid)
     pid = dash.pair(bid)
-    dash.trades([fill(bid, pid, 0, "OPEN", D("0.5"), D(31000), D("0.5"), D(31000)),
-                 fill(bid, pid, 1, "CLOSE", D("0.5"), D(32000), D(0), D(0), pnl=D(500))])
+    dash.trades(
+        [
+            fill(bid, pid, 0, "OPEN", D("0.5"), D(31000), D("0.5"), D(31000)),
+            fill(bid, pid, 1, "CLOSE", D("0.5"), D(32000), D(0), D(0), pnl=D(500)),
+        ]
+    )
     client = dash.client(uid)
     page = client.get(f"/dashboard/pairs/{pid}/ladder").get_data(as_text=True)
     assert "holds no open position" in page
     assert client.get(f"/dashboard/pairs/{pid}/ladder.json").get_json() == {
-        "open": False, "fills": [], "levels": []}
+        "open": False,
+        "fills": [],
+        "levels": [],
+    }

@@ -43,9 +43,11 @@ def test_json_callers_get_json_errors(client):
     response = client.get("/no/such/page", headers=JSON)
 
     assert response.status_code == 404
-    assert response.get_json() == {"error": "Not found", "status": 404,
-                                   "message": "There is nothing here. It may have been moved "
-                                              "or deleted."}
+    assert response.get_json() == {
+        "error": "Not found",
+        "status": 404,
+        "message": "There is nothing here. It may have been moved or deleted.",
+    }
 
 
 def test_an_unexpected_error_shows_a_short_page_and_logs_the_traceback(error_app, caplog):
@@ -106,8 +108,11 @@ def test_a_wrong_method_is_a_405_page_naming_the_allowed_ones(logged_in):
 
 def test_too_many_requests_is_a_429_page_with_retry_after(app, client):
     app.config["REGISTER_LIMIT"] = "1 per hour"
-    data = {"email": "a@example.com", "password": "long enough password",
-            "confirm": "long enough password"}
+    data = {
+        "email": "a@example.com",
+        "password": "long enough password",
+        "confirm": "long enough password",
+    }
     csrf_post(client, "/auth/register", data)
 
     response = csrf_post(client, "/auth/register", data)

@@ -16,15 +16,25 @@ def run_pytest(**env) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "DCABOT_REQUIRE_POSTGRES"}
     full_env |= {"TEST_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none", **env}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "-q",
-         f"{TEST}[postgresql]"],
-        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            "-q",
+            f"{TEST}[postgresql]",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-@pytest.mark.parametrize(
-    ("require", "code", "word"), [("", 0, "1 skipped"), ("1", 1, "1 error")]
-)
+@pytest.mark.parametrize(("require", "code", "word"), [("", 0, "1 skipped"), ("1", 1, "1 error")])
 def test_an_unreachable_postgresql_skips_or_fails_with_one_clear_line(require, code, word):
     proc = run_pytest(DCABOT_REQUIRE_POSTGRES=require)
     assert proc.returncode == code, proc.stdout

@@ -91,10 +91,10 @@ def backtest_args(t: Tenant) -> dict:
 
 ROUTES: dict[str, Route] = {
     "bots.detail": Route(bot_args, ("GET",), changes=False),
-    "bots.edit": Route(bot_args, form={"name": "Renamed", "testnet": "y",
-                                       "run_interval_minutes": "10"}),
-    "bots.keys": Route(bot_args, form={"api_key": "NEW-KEY-0001",
-                                       "api_secret": "NEW-SECRET-0002"}),
+    "bots.edit": Route(
+        bot_args, form={"name": "Renamed", "testnet": "y", "run_interval_minutes": "10"}
+    ),
+    "bots.keys": Route(bot_args, form={"api_key": "NEW-KEY-0001", "api_secret": "NEW-SECRET-0002"}),
     "bots.test_connection": Route(bot_args, ("POST",), changes=False),
     "bots.delete": Route(bot_args),
     "bots.start": Route(bot_args, ("POST",)),
@@ -130,18 +130,51 @@ def make_tenant(site, name: str, status: str) -> Tenant:
     pair = site.pair(bot)
     site.bot_status(bot, status)
     cid = f"b{bot}-p{pair}-1-1"
-    order = site.add(Order(bot_id=bot, pair_id=pair, client_order_id=cid, symbol="BTCUSDT",
-                           side="Long", action="OPEN", order_side="Buy", qty=Decimal(1),
-                           price=Decimal(30000), status="filled", created_at=NOW))
-    trade = site.add(Trade(bot_id=bot, pair_id=pair, order_id=order, client_order_id=cid,
-                           time=NOW, symbol="BTCUSDT", side="Long", action="OPEN",
-                           qty=Decimal(1), price=Decimal(30000)))
+    order = site.add(
+        Order(
+            bot_id=bot,
+            pair_id=pair,
+            client_order_id=cid,
+            symbol="BTCUSDT",
+            side="Long",
+            action="OPEN",
+            order_side="Buy",
+            qty=Decimal(1),
+            price=Decimal(30000),
+            status="filled",
+            created_at=NOW,
+        )
+    )
+    trade = site.add(
+        Trade(
+            bot_id=bot,
+            pair_id=pair,
+            order_id=order,
+            client_order_id=cid,
+            time=NOW,
+            symbol="BTCUSDT",
+            side="Long",
+            action="OPEN",
+            qty=Decimal(1),
+            price=Decimal(30000),
+        )
+    )
     run = site.add(BotRun(bot_id=bot, started_at=NOW, outcome="ok", conclusions={}))
     log = site.add(BotLog(bot_id=bot, run_id=run, level="info", message="hi", created_at=NOW))
-    backtest = site.add(Backtest(user_id=user, pair_id=pair, symbol="BTCUSDT", side="Long",
-                                 balance=Decimal(1000), leverage=Decimal(10),
-                                 start_at=NOW - timedelta(days=30), end_at=NOW, status="done",
-                                 created_at=NOW))
+    backtest = site.add(
+        Backtest(
+            user_id=user,
+            pair_id=pair,
+            symbol="BTCUSDT",
+            side="Long",
+            balance=Decimal(1000),
+            leverage=Decimal(10),
+            start_at=NOW - timedelta(days=30),
+            end_at=NOW,
+            status="done",
+            created_at=NOW,
+        )
+    )
     reports = Path(site.app.config["BACKTEST_REPORT_DIR"])
     reports.mkdir(parents=True, exist_ok=True)
     (reports / f"backtest-{backtest}.html").write_text(f"<p>{name}'s report</p>")
@@ -160,18 +193,21 @@ def dump(site, t: Tenant) -> dict:
         "users": select(User).where(User.id == t.user),
         "bots": select(Bot).where(Bot.user_id == t.user),
         "notification_settings": select(NotificationSetting).where(
-            NotificationSetting.user_id == t.user),
+            NotificationSetting.user_id == t.user
+        ),
         "backtests": select(Backtest).where(Backtest.user_id == t.user),
-        "audit_logs": select(AuditLog).where(or_(
-            AuditLog.user_id == t.user,
-            (AuditLog.target_type == "bot") & AuditLog.target_id.in_(bots),
-        )),
+        "audit_logs": select(AuditLog).where(
+            or_(
+                AuditLog.user_id == t.user,
+                (AuditLog.target_type == "bot") & AuditLog.target_id.in_(bots),
+            )
+        ),
     }
     for model in (TradingPair, Order, Trade, BotRun, BotLog, PaperAccount):
         tables[model.__tablename__] = select(model).where(model.bot_id.in_(bots))
     dumped = {}
     for name, query in tables.items():
-        rows = [_plain(row) for row, in site.query(query.order_by(query.selected_columns[0]))]
+        rows = [_plain(row) for (row,) in site.query(query.order_by(query.selected_columns[0]))]
         for row in rows:
             row.pop("last_login_at", None)  # logging in is not the request under test
         dumped[name] = rows
@@ -224,8 +260,9 @@ def test_anonymous_callers_go_to_the_login_page(world, endpoint, method):
     site, owner, _ = world
     route = ROUTES[endpoint]
     before = dump(site, owner)
-    response = call(site.client(), method, url_for_route(site, endpoint, route.url_args(owner)),
-                    route.form)
+    response = call(
+        site.client(), method, url_for_route(site, endpoint, route.url_args(owner)), route.form
+    )
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
     assert dump(site, owner) == before
 
@@ -237,8 +274,9 @@ def test_another_user_gets_a_404_and_changes_nothing(world, endpoint, method):
     site.bot_status(owner.bot, route.status)
     before = dump(site, owner)
     client = site.client(stranger.user)
-    response = call(client, method, url_for_route(site, endpoint, route.url_args(owner)),
-                    route.form)
+    response = call(
+        client, method, url_for_route(site, endpoint, route.url_args(owner)), route.form
+    )
     assert response.status_code == 404
     assert dump(site, owner) == before
 
@@ -249,16 +287,18 @@ def test_the_owner_gets_the_page(world, endpoint, method):
     route = ROUTES[endpoint]
     site.bot_status(owner.bot, route.status)
     before = dump(site, owner)
-    response = call(site.client(owner.user), method,
-                    url_for_route(site, endpoint, route.url_args(owner)), route.form)
+    response = call(
+        site.client(owner.user),
+        method,
+        url_for_route(site, endpoint, route.url_args(owner)),
+        route.form,
+    )
     assert response.status_code in (200, 302)
     if method == "POST" and route.changes:
         assert dump(site, owner) != before, f"the owner's POST to {endpoint} changed nothing"
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "method"), [c for c in cases() if c.values[1] == "POST"]
-)
+@pytest.mark.parametrize(("endpoint", "method"), [c for c in cases() if c.values[1] == "POST"])
 def test_owner_ids_in_form_fields_of_ones_own_objects_change_nothing_of_theirs(
     world, endpoint, method
 ):
@@ -267,12 +307,20 @@ def test_owner_ids_in_form_fields_of_ones_own_objects_change_nothing_of_theirs(
     site.bot_status(owner.bot, route.status)
     site.bot_status(stranger.bot, route.status)
     smuggled = {name: str(owner.bot) for name in HIDDEN_ID_FIELDS}
-    smuggled.update(pair_id=str(owner.pair), user_id=str(owner.user), order_id=str(owner.order),
-                    trade_id=str(owner.trade), run_id=str(owner.run))
+    smuggled.update(
+        pair_id=str(owner.pair),
+        user_id=str(owner.user),
+        order_id=str(owner.order),
+        trade_id=str(owner.trade),
+        run_id=str(owner.run),
+    )
     before = dump(site, owner)
-    response = call(site.client(stranger.user), method,
-                    url_for_route(site, endpoint, route.url_args(stranger)),
-                    route.form | smuggled)
+    response = call(
+        site.client(stranger.user),
+        method,
+        url_for_route(site, endpoint, route.url_args(stranger)),
+        route.form | smuggled,
+    )
     assert response.status_code in (200, 302)
     assert dump(site, owner) == before
 
@@ -286,11 +334,15 @@ PAIR_ROUTES = [e for e, r in ROUTES.items() if r.url_args is pair_args]
 def test_mixing_ones_own_ids_with_the_owners_is_a_404(world, endpoint, method, mix):
     site, owner, stranger = world
     route = ROUTES[endpoint]
-    args = ({"bot_id": stranger.bot, "pair_id": owner.pair} if mix.startswith("own bot")
-            else {"bot_id": owner.bot, "pair_id": stranger.pair})
+    args = (
+        {"bot_id": stranger.bot, "pair_id": owner.pair}
+        if mix.startswith("own bot")
+        else {"bot_id": owner.bot, "pair_id": stranger.pair}
+    )
     before = (dump(site, owner), dump(site, stranger))
-    response = call(site.client(stranger.user), method, url_for_route(site, endpoint, args),
-                    route.form)
+    response = call(
+        site.client(stranger.user), method, url_for_route(site, endpoint, args), route.form
+    )
     assert response.status_code == 404
     assert (dump(site, owner), dump(site, stranger)) == before
 

@@ -38,10 +38,21 @@ def journal(db_engine, bot_with_pair):
 def intent(pair_id, run_id, n=1, **fields):
     """A pending OPEN order record."""
     values = dict(
-        client_order_id=f"b1-p{pair_id}-{run_id}-{n}", pair_key=str(pair_id), symbol="BTCUSDT",
-        side="Long", action="OPEN", order_side="Buy", qty=D("0.012"), price=D("29999.9"),
-        status=j.PENDING, run_id=run_id, created_at=NOW, post_only=True, reason="dip",
-        ref_entry_price=None, ref_margin=None,
+        client_order_id=f"b1-p{pair_id}-{run_id}-{n}",
+        pair_key=str(pair_id),
+        symbol="BTCUSDT",
+        side="Long",
+        action="OPEN",
+        order_side="Buy",
+        qty=D("0.012"),
+        price=D("29999.9"),
+        status=j.PENDING,
+        run_id=run_id,
+        created_at=NOW,
+        post_only=True,
+        reason="dip",
+        ref_entry_price=None,
+        ref_margin=None,
     )
     return OrderRecord(**(values | fields))
 
@@ -51,8 +62,12 @@ def test_an_intent_is_committed_before_the_order_is_sent(journal, db_engine, bot
     journal.record_intent(intent(bot_with_pair[1], run_id))
     with make_session_factory(db_engine)() as other:  # another connection sees it at once
         row = other.scalars(select(Order)).one()
-    assert (row.status, row.qty, row.price, row.run_id) == ("pending", D("0.012"),
-                                                            D("29999.9"), int(run_id))
+    assert (row.status, row.qty, row.price, row.run_id) == (
+        "pending",
+        D("0.012"),
+        D("29999.9"),
+        int(run_id),
+    )
 
 
 def test_orders_read_back_exactly_and_unsettled_ones_are_listed(journal, bot_with_pair):
@@ -72,11 +87,23 @@ def test_a_trade_is_written_once_per_client_order_id(journal, bot_with_pair):
     pair_id = bot_with_pair[1]
     run_id = journal.start_run(NOW)
     journal.record_intent(intent(pair_id, run_id))
-    trade = TradeRecord(time=NOW, pair_key=str(pair_id), symbol="BTCUSDT", side="Long",
-                        action="OPEN", qty=D("0.012"), price=D("29999.9"), fee=D("0.036"),
-                        realised_pnl=D(0), client_order_id=f"b1-p{pair_id}-{run_id}-1",
-                        position_size=D("0.012"), position_value=D("35.99988"),
-                        pnl_percentage=D("-0.5"), margin_level=D("123.45"), balance=D("999.96"))
+    trade = TradeRecord(
+        time=NOW,
+        pair_key=str(pair_id),
+        symbol="BTCUSDT",
+        side="Long",
+        action="OPEN",
+        qty=D("0.012"),
+        price=D("29999.9"),
+        fee=D("0.036"),
+        realised_pnl=D(0),
+        client_order_id=f"b1-p{pair_id}-{run_id}-1",
+        position_size=D("0.012"),
+        position_value=D("35.99988"),
+        pnl_percentage=D("-0.5"),
+        margin_level=D("123.45"),
+        balance=D("999.96"),
+    )
     assert journal.record_trade(trade) is True
     assert journal.record_trade(trade) is False
     assert [asdict(t) for t in journal.trades()] == [asdict(trade)]
@@ -87,14 +114,19 @@ def test_a_run_row_exists_from_its_start_and_is_completed_at_its_end(journal, db
     row = db_session.get(BotRun, int(run_id))
     assert (row.outcome, row.finished_at) == ("running", None)
     journal.log("warning", "order rejected", symbol="BTCUSDT", qty=D("0.5"))
-    journal.finish_run(RunRecord(run_id, NOW, NOW + timedelta(milliseconds=250), OK,
-                                 {"1": "Opened"}))
+    journal.finish_run(
+        RunRecord(run_id, NOW, NOW + timedelta(milliseconds=250), OK, {"1": "Opened"})
+    )
     db_session.expire_all()
     row = db_session.get(BotRun, int(run_id))
     assert (row.outcome, row.duration_ms, row.conclusions) == (OK, 250, {"1": "Opened"})
     log = db_session.scalars(select(BotLog)).one()
     assert (log.level, log.message, log.run_id, log.created_at) == (
-        "warning", "order rejected", int(run_id), NOW)
+        "warning",
+        "order rejected",
+        int(run_id),
+        NOW,
+    )
     assert log.fields == {"symbol": "BTCUSDT", "qty": "0.5"}
 
 
@@ -104,7 +136,9 @@ def test_alert_state_is_kept_on_the_pair(journal, bot_with_pair, db_session):
     journal.set_active_alerts(pair_key, {"order_skipped:cap", "margin_warning"})
     assert journal.active_alerts(pair_key) == {"order_skipped:cap", "margin_warning"}
     assert db_session.get(TradingPair, bot_with_pair[1]).alert_keys == [
-        "margin_warning", "order_skipped:cap"]
+        "margin_warning",
+        "order_skipped:cap",
+    ]
 
 
 def test_the_bot_lock_is_exclusive_and_released(db_engine, bot_with_pair):
@@ -165,7 +199,7 @@ def test_a_whole_position_lifecycle_journals_exactly_as_the_file_journal(
         assert on_files.run_at(minute).outcome == OK
         assert on_database.run_at(minute).outcome == OK
     orders, trades = comparable(on_database)
-    assert [t["action"] for t in trades][0::len(trades) - 1] == ["OPEN", "CLOSE"]
+    assert [t["action"] for t in trades][0 :: len(trades) - 1] == ["OPEN", "CLOSE"]
     file_orders, file_trades = comparable(on_files)
     assert same_within_storage_precision(orders, file_orders)
     assert same_within_storage_precision(trades, file_trades)
@@ -174,8 +208,11 @@ def test_a_whole_position_lifecycle_journals_exactly_as_the_file_journal(
 def test_an_order_lost_in_a_timeout_is_settled_by_the_next_run(journal, bot_with_pair, tmp_path):
     rig = rig_on(journal, tmp_path, bot_with_pair[1])
     rig.client.inject("timeout_after_accept")
-    minute = next(m for m in range(60, 400, 5)
-                  if rig.run_at(m) and any(o.status == j.UNKNOWN for o in journal.orders()))
+    minute = next(
+        m
+        for m in range(60, 400, 5)
+        if rig.run_at(m) and any(o.status == j.UNKNOWN for o in journal.orders())
+    )
     lost = next(o for o in journal.orders() if o.status == j.UNKNOWN)
     assert rig.engine.result(lost.client_order_id).status == NEW  # it reached the book
     rig.run_at(minute + 5)

@@ -16,8 +16,16 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 def order(bot, pair, cid="b1-p1-1-1", **fields):
     """A valid pending order, overridable field by field."""
     values = dict(
-        bot_id=bot.id, pair_id=pair.id, client_order_id=cid, symbol="BTCUSDT", side="Long",
-        action="OPEN", order_side="Buy", qty=D("0.01"), price=D("30000"), status="pending",
+        bot_id=bot.id,
+        pair_id=pair.id,
+        client_order_id=cid,
+        symbol="BTCUSDT",
+        side="Long",
+        action="OPEN",
+        order_side="Buy",
+        qty=D("0.01"),
+        price=D("30000"),
+        status="pending",
         created_at=NOW,
     )
     return Order(**(values | fields))
@@ -48,10 +56,10 @@ def test_check_constraints_refuse_bad_values(db_session, model, fields, constrai
     pair = gen_pair(db_session, bot)
     db_session.commit()
     row = {
-        "pair": lambda: TradingPair(**({"bot_id": bot.id, "symbol": "ETHUSDT", "side": "Long"}
-                                       | fields)),
-        "bot": lambda: Bot(**({"user_id": user.id, "name": "other", "exchange": "paper"}
-                              | fields)),
+        "pair": lambda: TradingPair(
+            **({"bot_id": bot.id, "symbol": "ETHUSDT", "side": "Long"} | fields)
+        ),
+        "bot": lambda: Bot(**({"user_id": user.id, "name": "other", "exchange": "paper"} | fields)),
         "user": lambda: User(email="x@example.com", password_hash="h", **fields),
         "order": lambda: order(bot, pair, **fields),
         "run": lambda: BotRun(bot_id=bot.id, started_at=NOW, **fields),
@@ -87,8 +95,17 @@ def test_client_order_ids_and_trades_are_unique(db_session):
     with pytest.raises(IntegrityError):
         db_session.flush()
     db_session.rollback()
-    trade = dict(bot_id=bot.id, pair_id=pair.id, client_order_id="b1-p1-1-1", time=NOW,
-                 symbol="BTCUSDT", side="Long", action="OPEN", qty=D(1), price=D(1))
+    trade = dict(
+        bot_id=bot.id,
+        pair_id=pair.id,
+        client_order_id="b1-p1-1-1",
+        time=NOW,
+        symbol="BTCUSDT",
+        side="Long",
+        action="OPEN",
+        qty=D(1),
+        price=D(1),
+    )
     db_session.add(Trade(**trade))
     db_session.commit()
     db_session.add(Trade(**trade))
@@ -133,8 +150,9 @@ def test_money_round_trips_as_decimal(db_session, value):
 
 def test_money_is_rounded_to_ten_places_and_floats_are_refused(db_session):
     bot = gen_bot(db_session, gen_user(db_session))
-    db_session.add(PaperAccount(bot_id=bot.id, initial_balance=D(1),
-                                wallet=D("1.00000000005"), state={}))
+    db_session.add(
+        PaperAccount(bot_id=bot.id, initial_balance=D(1), wallet=D("1.00000000005"), state={})
+    )
     db_session.commit()
     db_session.expire_all()
     assert db_session.scalar(select(PaperAccount.wallet)) == D("1.0000000001")
@@ -176,8 +194,19 @@ def test_deleting_a_user_removes_their_bots_but_a_deleted_pair_keeps_its_trades(
     user = gen_user(db_session)
     bot = gen_bot(db_session, user)
     pair = gen_pair(db_session, bot)
-    db_session.add(Trade(bot_id=bot.id, pair_id=pair.id, client_order_id="c1", time=NOW,
-                         symbol="BTCUSDT", side="Long", action="OPEN", qty=D(1), price=D(1)))
+    db_session.add(
+        Trade(
+            bot_id=bot.id,
+            pair_id=pair.id,
+            client_order_id="c1",
+            time=NOW,
+            symbol="BTCUSDT",
+            side="Long",
+            action="OPEN",
+            qty=D(1),
+            price=D(1),
+        )
+    )
     db_session.commit()
     db_session.delete(db_session.get(TradingPair, pair.id))
     db_session.commit()

@@ -26,10 +26,15 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def plans():
     """The built-in plans with every Stripe price id set."""
-    return parse_plans(DEFAULT_PLANS, {
-        "STRIPE_PRICE_STARTER_MONTHLY": "price_sm", "STRIPE_PRICE_PRO_MONTHLY": "price_pm",
-        "STRIPE_PRICE_PRO_YEARLY": "price_py", "STRIPE_PRICE_ENTERPRISE_YEARLY": "price_ey",
-    })
+    return parse_plans(
+        DEFAULT_PLANS,
+        {
+            "STRIPE_PRICE_STARTER_MONTHLY": "price_sm",
+            "STRIPE_PRICE_PRO_MONTHLY": "price_pm",
+            "STRIPE_PRICE_PRO_YEARLY": "price_py",
+            "STRIPE_PRICE_ENTERPRISE_YEARLY": "price_ey",
+        },
+    )
 
 
 def test_the_defaults_are_the_seeds_plans(plans):
@@ -38,9 +43,16 @@ def test_the_defaults_are_the_seeds_plans(plans):
     assert (free.max_bots, free.max_pairs, free.mainnet, free.is_paid) == (1, 3, False, False)
     assert (starter.max_bots, starter.max_pairs, starter.mainnet) == (1, 3, False)
     assert [(p.interval, p.amount) for p in starter.prices] == [
-        ("month", Decimal(29)), ("year", Decimal(290))]
+        ("month", Decimal(29)),
+        ("year", Decimal(290)),
+    ]
     assert (pro.max_bots, pro.max_pairs, pro.mainnet, pro.telegram, pro.webhooks) == (
-        5, 10, True, True, False)
+        5,
+        10,
+        True,
+        True,
+        False,
+    )
     assert [p.amount for p in pro.prices] == [Decimal(79), Decimal(790)]
     assert (enterprise.max_bots, enterprise.max_pairs, enterprise.webhooks) == (20, None, True)
     assert [p.amount for p in enterprise.prices] == [Decimal(199), Decimal(1990)]
@@ -63,39 +75,76 @@ def test_the_limits_table_is_what_the_bots_pages_read(plans):
 
 def test_a_plans_file_replaces_the_defaults_and_a_setting_overrides_its_price_id(tmp_path):
     path = tmp_path / "plans.json"
-    path.write_text(json.dumps({
-        "free": {"name": "Hobby", "max_bots": 2, "max_pairs": 1},
-        "team": {"name": "Team", "max_bots": 8, "max_pairs": None, "mainnet": True,
-                 "prices": {"month": "49.50", "currency": "EUR",
-                            "stripe_price_ids": {"month": "price_file"}}},
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "free": {"name": "Hobby", "max_bots": 2, "max_pairs": 1},
+                "team": {
+                    "name": "Team",
+                    "max_bots": 8,
+                    "max_pairs": None,
+                    "mainnet": True,
+                    "prices": {
+                        "month": "49.50",
+                        "currency": "EUR",
+                        "stripe_price_ids": {"month": "price_file"},
+                    },
+                },
+            }
+        )
+    )
     plans = load_plans({"PLANS_FILE": str(path)})
     assert plans.free.name == "Hobby" and plans.free.max_bots == 2
     team = plans["team"].price("month")
     assert (team.amount, team.currency, team.stripe_price_id) == (
-        Decimal("49.50"), "eur", "price_file")
+        Decimal("49.50"),
+        "eur",
+        "price_file",
+    )
     overridden = load_plans({"PLANS_FILE": str(path), "STRIPE_PRICE_TEAM_MONTHLY": "price_env"})
     assert overridden["team"].price("month").stripe_price_id == "price_env"
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"pro": {"max_bots": 1, "max_pairs": 1}}, "must include a 'free' plan"),
-    ([], "expected a JSON object"),
-    ({"free": {"max_bots": -1, "max_pairs": 1}}, "max_bots must be a whole number"),
-    ({"free": {"max_bots": 1, "max_pairs": "3"}}, "max_pairs must be a whole number"),
-    ({"free": {"max_bots": True, "max_pairs": 3}}, "max_bots must be a whole number"),
-    ({"free": {"max_bots": 1, "max_pairs": 3, "mainnet": "yes"}}, "mainnet must be true"),
-    ({"free": {"max_bots": 1, "max_pairs": 3, "prices": {"month": "5"}}},
-     "free plan cannot have prices"),
-    ({"free": {"max_bots": 1, "max_pairs": 3},
-      "pro": {"max_bots": 1, "max_pairs": 3, "prices": {"month": 9.99}}}, "must be a string"),
-    ({"free": {"max_bots": 1, "max_pairs": 3},
-      "pro": {"max_bots": 1, "max_pairs": 3, "prices": {"month": "0"}}}, "must be above 0"),
-    ({"free": {"max_bots": 1, "max_pairs": 3},
-      "pro": {"max_bots": 1, "max_pairs": 3, "prices": {"week": "5"}}}, "unknown price field"),
-    ({"free": {"max_bots": 1, "max_pairs": 3}, "Pro Plan": {"max_bots": 1, "max_pairs": 3}},
-     "must be lower-case"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"pro": {"max_bots": 1, "max_pairs": 1}}, "must include a 'free' plan"),
+        ([], "expected a JSON object"),
+        ({"free": {"max_bots": -1, "max_pairs": 1}}, "max_bots must be a whole number"),
+        ({"free": {"max_bots": 1, "max_pairs": "3"}}, "max_pairs must be a whole number"),
+        ({"free": {"max_bots": True, "max_pairs": 3}}, "max_bots must be a whole number"),
+        ({"free": {"max_bots": 1, "max_pairs": 3, "mainnet": "yes"}}, "mainnet must be true"),
+        (
+            {"free": {"max_bots": 1, "max_pairs": 3, "prices": {"month": "5"}}},
+            "free plan cannot have prices",
+        ),
+        (
+            {
+                "free": {"max_bots": 1, "max_pairs": 3},
+                "pro": {"max_bots": 1, "max_pairs": 3, "prices": {"month": 9.99}},
+            },
+            "must be a string",
+        ),
+        (
+            {
+                "free": {"max_bots": 1, "max_pairs": 3},
+                "pro": {"max_bots": 1, "max_pairs": 3, "prices": {"month": "0"}},
+            },
+            "must be above 0",
+        ),
+        (
+            {
+                "free": {"max_bots": 1, "max_pairs": 3},
+                "pro": {"max_bots": 1, "max_pairs": 3, "prices": {"week": "5"}},
+            },
+            "unknown price field",
+        ),
+        (
+            {"free": {"max_bots": 1, "max_pairs": 3}, "Pro Plan": {"max_bots": 1, "max_pairs": 3}},
+            "must be lower-case",
+        ),
+    ],
+)
 def test_a_broken_plans_file_is_refused_with_a_readable_reason(data, message):
     with pytest.raises(PlanConfigError, match=message):
         parse_plans(data, source="plans.json")
@@ -110,19 +159,24 @@ def test_an_unreadable_plans_file_names_itself(tmp_path):
         load_plans({"PLANS_FILE": str(tmp_path / "missing.json")})
 
 
-@pytest.mark.parametrize(("fields", "expected"), [
-    ({"plan": "pro"}, "pro"),  # set by an administrator: no Stripe status
-    ({"plan": "pro", "plan_status": "active"}, "pro"),
-    ({"plan": "pro", "plan_status": "trialing"}, "pro"),
-    ({"plan": "pro", "plan_status": "past_due", "plan_grace_until": NOW + timedelta(days=1)},
-     "pro"),
-    ({"plan": "pro", "plan_status": "past_due", "plan_grace_until": NOW}, "free"),
-    ({"plan": "pro", "plan_status": "canceled"}, "free"),
-    ({"plan": "pro", "plan_status": "unpaid"}, "free"),
-    ({"plan": "pro", "plan_status": "incomplete"}, "free"),
-    ({"plan": "platinum"}, "free"),  # no longer in the table
-    ({"plan": "free", "plan_status": "active"}, "free"),
-])
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"plan": "pro"}, "pro"),  # set by an administrator: no Stripe status
+        ({"plan": "pro", "plan_status": "active"}, "pro"),
+        ({"plan": "pro", "plan_status": "trialing"}, "pro"),
+        (
+            {"plan": "pro", "plan_status": "past_due", "plan_grace_until": NOW + timedelta(days=1)},
+            "pro",
+        ),
+        ({"plan": "pro", "plan_status": "past_due", "plan_grace_until": NOW}, "free"),
+        ({"plan": "pro", "plan_status": "canceled"}, "free"),
+        ({"plan": "pro", "plan_status": "unpaid"}, "free"),
+        ({"plan": "pro", "plan_status": "incomplete"}, "free"),
+        ({"plan": "platinum"}, "free"),  # no longer in the table
+        ({"plan": "free", "plan_status": "active"}, "free"),
+    ],
+)
 def test_the_effective_plan(plans, fields, expected):
     assert effective_plan(User(**fields), plans, NOW).key == expected
 
@@ -130,7 +184,11 @@ def test_the_effective_plan(plans, fields, expected):
 def test_limits_name_the_effective_plan(plans):
     limits = limits_for(User(plan="enterprise", plan_status="active"), plans, NOW)
     assert (limits.plan, limits.max_bots, limits.max_pairs, limits.webhooks) == (
-        "enterprise", 20, None, True)
+        "enterprise",
+        20,
+        None,
+        True,
+    )
     assert limits.allows_pairs(10_000)
     assert not limits_for(User(plan="starter"), plans, NOW).allows_pairs(4)
 
@@ -149,8 +207,9 @@ def test_the_oldest_running_bots_are_kept_and_the_rest_refused(plans):
 
 def test_mainnet_and_too_many_pairs_are_refused_before_counting(plans):
     limits = limits_for(User(plan="starter"), plans, NOW)
-    refused = bots_over_limit(limits, [
-        bot(1, exchange="bybit", testnet=False), bot(2, pairs=4), bot(3, pairs=3), bot(4)])
+    refused = bots_over_limit(
+        limits, [bot(1, exchange="bybit", testnet=False), bot(2, pairs=4), bot(3, pairs=3), bot(4)]
+    )
     assert refused[1].startswith("the Starter plan trades on testnet and paper only")
     assert "allows 3 active pairs per bot and this bot has 4" in refused[2]
     assert 3 not in refused and "runs 1 bot" in refused[4]

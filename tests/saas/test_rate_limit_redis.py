@@ -30,8 +30,13 @@ def redis_uri():
 
 def worker(sqlite_url, encryption_key, redis_uri):
     """One app instance, as one gunicorn worker would build it."""
-    config = TestConfig({"DATABASE_URL": sqlite_url, "ENCRYPTION_KEY": encryption_key,
-                         "RATELIMIT_STORAGE_URI": redis_uri})
+    config = TestConfig(
+        {
+            "DATABASE_URL": sqlite_url,
+            "ENCRYPTION_KEY": encryption_key,
+            "RATELIMIT_STORAGE_URI": redis_uri,
+        }
+    )
     app = create_app(config)
     app.config["REGISTER_LIMIT"] = "2 per hour"
     app.config["RATELIMIT_KEY_PREFIX"] = uuid.uuid4().hex  # no clash with other runs
@@ -46,10 +51,15 @@ def test_two_workers_share_the_register_limit_through_redis(sqlite_url, encrypti
         codes = []
         for number, app in enumerate([first, second, first, second]):
             with app.test_client() as client:
-                response = csrf_post(client, "/auth/register", {
-                    "email": f"p{number}@example.com", "password": "a long enough passphrase 1",
-                    "confirm": "a long enough passphrase 1",
-                })
+                response = csrf_post(
+                    client,
+                    "/auth/register",
+                    {
+                        "email": f"p{number}@example.com",
+                        "password": "a long enough passphrase 1",
+                        "confirm": "a long enough passphrase 1",
+                    },
+                )
                 codes.append(response.status_code)
         assert codes == [200, 200, 429, 429]
     finally:

@@ -21,17 +21,43 @@ def two_tenants(db_session):
         bot = gen_bot(db_session, user, name=f"{name}'s bot")
         pair = gen_pair(db_session, bot)
         cid = f"b{bot.id}-p{pair.id}-1-1"
-        order = Order(bot_id=bot.id, pair_id=pair.id, client_order_id=cid, symbol="BTCUSDT",
-                      side="Long", action="OPEN", order_side="Buy", qty=D(1), price=D(1),
-                      status="filled", created_at=NOW)
-        trade = Trade(bot_id=bot.id, pair_id=pair.id, client_order_id=cid, time=NOW,
-                      symbol="BTCUSDT", side="Long", action="OPEN", qty=D(1), price=D(1))
+        order = Order(
+            bot_id=bot.id,
+            pair_id=pair.id,
+            client_order_id=cid,
+            symbol="BTCUSDT",
+            side="Long",
+            action="OPEN",
+            order_side="Buy",
+            qty=D(1),
+            price=D(1),
+            status="filled",
+            created_at=NOW,
+        )
+        trade = Trade(
+            bot_id=bot.id,
+            pair_id=pair.id,
+            client_order_id=cid,
+            time=NOW,
+            symbol="BTCUSDT",
+            side="Long",
+            action="OPEN",
+            qty=D(1),
+            price=D(1),
+        )
         run = BotRun(bot_id=bot.id, started_at=NOW)
         log = BotLog(bot_id=bot.id, level="info", message="hello", created_at=NOW)
         db_session.add_all([order, trade, run, log])
         db_session.flush()
-        owned[name] = {"user": user, Bot: bot, TradingPair: pair, Order: order, Trade: trade,
-                       BotRun: run, BotLog: log}
+        owned[name] = {
+            "user": user,
+            Bot: bot,
+            TradingPair: pair,
+            Order: order,
+            Trade: trade,
+            BotRun: run,
+            BotLog: log,
+        }
     db_session.commit()
     return owned
 

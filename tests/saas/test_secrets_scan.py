@@ -29,20 +29,39 @@ def stored(site, seeded_exchange, caplog):
     uid = site.user()
     client = site.client(uid)
     responses = [
-        client.post("/bots/new", data={"name": "Scan", "exchange": "bybit", "testnet": "y",
-                                       "api_key": FIRST_KEY, "api_secret": FIRST_SECRET}),
+        client.post(
+            "/bots/new",
+            data={
+                "name": "Scan",
+                "exchange": "bybit",
+                "testnet": "y",
+                "api_key": FIRST_KEY,
+                "api_secret": FIRST_SECRET,
+            },
+        ),
     ]
     [(bot,)] = site.query(select(Bot))
     site.pair(bot.id)
     responses += [
-        client.post(f"/bots/{bot.id}/keys", data={"api_key": NEW_KEY, "api_secret": NEW_SECRET,
-                                                  "test": "Test connection"}),
+        client.post(
+            f"/bots/{bot.id}/keys",
+            data={"api_key": NEW_KEY, "api_secret": NEW_SECRET, "test": "Test connection"},
+        ),
         client.post(f"/bots/{bot.id}/keys", data={"api_key": NEW_KEY}),  # half: re-rendered
         client.post(f"/bots/{bot.id}/keys", data={"api_key": NEW_KEY, "api_secret": NEW_SECRET}),
-        client.post("/bots/new", data={"name": "", "exchange": "bybit", "api_key": FIRST_KEY,
-                                       "api_secret": FIRST_SECRET}),
-        client.post("/bots/check-keys", data={"exchange": "bybit", "testnet": "y",
-                                              "api_key": NEW_KEY, "api_secret": "wrong"}),
+        client.post(
+            "/bots/new",
+            data={
+                "name": "",
+                "exchange": "bybit",
+                "api_key": FIRST_KEY,
+                "api_secret": FIRST_SECRET,
+            },
+        ),
+        client.post(
+            "/bots/check-keys",
+            data={"exchange": "bybit", "testnet": "y", "api_key": NEW_KEY, "api_secret": "wrong"},
+        ),
         client.post(f"/bots/{bot.id}/test-connection", follow_redirects=True),
         client.post(f"/bots/{bot.id}/pairs/new", data=pair_form(symbol="NOPEUSDT")),
         client.post(f"/bots/{bot.id}/start", follow_redirects=True),

@@ -28,8 +28,14 @@ INLINE_CODE = [
     (re.compile(r"javascript:", re.I), "a javascript: URL"),
 ]
 ANONYMOUS_PAGES = ["/auth/login", "/auth/register", "/auth/forgot", "/no-such-page"]
-USER_PAGES = ["/account/settings", "/account/password", "/account/email", "/account/two-factor",
-              "/account/sessions", "/account/delete"]
+USER_PAGES = [
+    "/account/settings",
+    "/account/password",
+    "/account/email",
+    "/account/two-factor",
+    "/account/sessions",
+    "/account/delete",
+]
 
 
 def fetch(client, path: str):
@@ -69,8 +75,10 @@ def assert_no_inline_code(text: str, where: str) -> None:
         assert found is None, f"{where} has {what}: {found.group(0)!r}"
 
 
-@pytest.mark.parametrize("template", sorted(
-    str(p.relative_to(ROOT / "templates")) for p in (ROOT / "templates").rglob("*.html")))
+@pytest.mark.parametrize(
+    "template",
+    sorted(str(p.relative_to(ROOT / "templates")) for p in (ROOT / "templates").rglob("*.html")),
+)
 def test_no_template_has_inline_scripts_or_styles(template):
     source = (ROOT / "templates" / template).read_text()
     without_comments = re.sub(r"\{#.*?#\}", "", source, flags=re.S)  # comments never render
@@ -110,11 +118,20 @@ def test_flashed_messages_show_with_their_category(client, user):
 
 # -- cookies -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def production_app(sqlite_url, encryption_key):
     """The app configured as on a server (behind one proxy), on a SQLite file."""
-    app = create_app(Config({"DCABOT_ENV": "production", "DATABASE_URL": sqlite_url,
-                             "SECRET_KEY": "s" * 64, "ENCRYPTION_KEY": encryption_key}))
+    app = create_app(
+        Config(
+            {
+                "DCABOT_ENV": "production",
+                "DATABASE_URL": sqlite_url,
+                "SECRET_KEY": "s" * 64,
+                "ENCRYPTION_KEY": encryption_key,
+            }
+        )
+    )
     app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     yield app
     with app.app_context():
@@ -137,9 +154,17 @@ def test_production_cookies_are_secure_http_only_and_same_site(production_app):
     page = client.get("/auth/login", **base).get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
-    response = client.post("/auth/login", data={
-        "csrf_token": token, "email": "prod@example.com", "password": DEFAULT_PASSWORD,
-        "remember": "y"}, headers={"Referer": "https://bots.example.test/auth/login"}, **base)
+    response = client.post(
+        "/auth/login",
+        data={
+            "csrf_token": token,
+            "email": "prod@example.com",
+            "password": DEFAULT_PASSWORD,
+            "remember": "y",
+        },
+        headers={"Referer": "https://bots.example.test/auth/login"},
+        **base,
+    )
 
     assert response.status_code == 302
     cookies = set_cookies(response)
@@ -161,9 +186,11 @@ def test_behind_the_proxy_the_audit_records_the_forwarded_address(production_app
     page = client.get("/auth/login", headers=headers).get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
-    client.post("/auth/login", data={"csrf_token": token, "email": "x@example.com",
-                                     "password": "whatever it is"},
-                headers={**headers, "Referer": "https://localhost/auth/login"})
+    client.post(
+        "/auth/login",
+        data={"csrf_token": token, "email": "x@example.com", "password": "whatever it is"},
+        headers={**headers, "Referer": "https://localhost/auth/login"},
+    )
 
     with production_app.app_context():
         assert db.session.scalar(select(AuditLog.ip)) == "203.0.113.50"
@@ -188,6 +215,7 @@ def test_a_session_moved_to_another_browser_is_dropped(logged_in):
 
 # -- CSRF --------------------------------------------------------------------------------------
 
+
 def stored_email(app, user_id) -> str:
     """The user's address now."""
     with app.app_context():
@@ -195,8 +223,10 @@ def stored_email(app, user_id) -> str:
 
 
 def test_a_post_without_a_token_is_refused_and_changes_nothing(app, logged_in, user):
-    response = logged_in.post("/account/email", data={
-        "email": "hijacked@example.com", "current_password": DEFAULT_PASSWORD})
+    response = logged_in.post(
+        "/account/email",
+        data={"email": "hijacked@example.com", "current_password": DEFAULT_PASSWORD},
+    )
 
     assert response.status_code == 400
     assert "nothing was changed" in response.get_data(as_text=True)
@@ -207,28 +237,42 @@ def test_a_token_of_another_session_is_refused_and_changes_nothing(app, logged_i
     attacker = app.test_client()
     stolen = csrf_token(attacker, "/auth/login")
 
-    response = logged_in.post("/account/email", data={
-        "csrf_token": stolen, "email": "hijacked@example.com",
-        "current_password": DEFAULT_PASSWORD})
+    response = logged_in.post(
+        "/account/email",
+        data={
+            "csrf_token": stolen,
+            "email": "hijacked@example.com",
+            "current_password": DEFAULT_PASSWORD,
+        },
+    )
 
     assert response.status_code == 400
     assert stored_email(app, user.id) == user.email
 
 
 def test_the_sessions_own_token_is_accepted(app, logged_in, user):
-    response = csrf_post(logged_in, "/account/email", {
-        "email": "moved@example.com", "current_password": DEFAULT_PASSWORD})
+    response = csrf_post(
+        logged_in,
+        "/account/email",
+        {"email": "moved@example.com", "current_password": DEFAULT_PASSWORD},
+    )
 
     assert response.status_code == 302
     assert stored_email(app, user.id) == "moved@example.com"
 
 
 def test_login_and_register_posts_need_a_token_too(app, client, user):
-    login_attempt = client.post("/auth/login", data={"email": user.email,
-                                                     "password": DEFAULT_PASSWORD})
-    register = client.post("/auth/register", data={
-        "email": "csrf@example.com", "password": "long enough password",
-        "confirm": "long enough password"})
+    login_attempt = client.post(
+        "/auth/login", data={"email": user.email, "password": DEFAULT_PASSWORD}
+    )
+    register = client.post(
+        "/auth/register",
+        data={
+            "email": "csrf@example.com",
+            "password": "long enough password",
+            "confirm": "long enough password",
+        },
+    )
 
     assert login_attempt.status_code == register.status_code == 400
     assert client.get("/account/settings").status_code == 302
@@ -242,8 +286,11 @@ CSRF_EXEMPT = {"billing.webhook"}  # Stripe signs every call (tests/saas/test_bi
 
 def test_every_post_route_refuses_a_missing_token(app, logged_in):
     """Including the other blueprints' routes: CSRF is checked before any view runs."""
-    posts = [rule for rule in app.url_map.iter_rules()
-             if "POST" in rule.methods and rule.endpoint not in CSRF_EXEMPT]
+    posts = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods and rule.endpoint not in CSRF_EXEMPT
+    ]
     assert posts
     for rule in posts:
         path = re.sub(r"<(?:int:)?\w+>", "1", rule.rule)

@@ -38,6 +38,7 @@ def run(dash, work):
 
 def rows_of(dash, bot_id: int) -> list[BotDailyStat]:
     """The bot's daily rows, oldest first (detached)."""
+
     def read(session):
         found = session.scalars(
             select(BotDailyStat).where(BotDailyStat.bot_id == bot_id).order_by(BotDailyStat.day)
@@ -115,10 +116,19 @@ def test_nothing_is_rebuilt_until_a_new_trade_arrives(seeded):
     assert run(dash, lambda s: stats.ensure_fresh(s, uid, today)) == 0
     before = {d.day: d.updated_at for d in rows_of(dash, bots[0])}
     last = max((r for r in rows if r["bot_id"] == bots[0]), key=lambda r: r["time"])
-    late = {**last, "client_order_id": "late-1", "time": datetime.now(UTC), "action": "CLOSE",
-            "pnl": Decimal("12.5"), "fee": Decimal("0.5"), "position_size": Decimal(0),
-            "position_value": Decimal(0), "pnl_percentage": None, "margin_level": None,
-            "balance_after": last["balance_after"] + 12}
+    late = {
+        **last,
+        "client_order_id": "late-1",
+        "time": datetime.now(UTC),
+        "action": "CLOSE",
+        "pnl": Decimal("12.5"),
+        "fee": Decimal("0.5"),
+        "position_size": Decimal(0),
+        "position_value": Decimal(0),
+        "pnl_percentage": None,
+        "margin_level": None,
+        "balance_after": last["balance_after"] + 12,
+    }
     dash.trades([late])
     written = run(dash, lambda s: stats.ensure_fresh(s, uid, today))
     after = rows_of(dash, bots[0])
@@ -134,14 +144,28 @@ def test_days_without_trades_carry_the_balance_and_positions_forward(dash):
     pid = dash.pair(bid)
     today = datetime.now(UTC).date()
     long_ago = datetime.now(UTC) - timedelta(days=10)
-    dash.trades([{
-        "bot_id": bid, "pair_id": pid, "client_order_id": "only-1", "time": long_ago,
-        "symbol": "BTCUSDT", "side": "Long", "action": "OPEN", "qty": Decimal("0.02"),
-        "price": Decimal(30000), "fee": Decimal("0.33"), "pnl": Decimal(0),
-        "position_size": Decimal("0.02"), "position_value": Decimal(60),
-        "pnl_percentage": Decimal(-5), "margin_level": Decimal("18.5"),
-        "balance_after": Decimal("999.67"),
-    }])
+    dash.trades(
+        [
+            {
+                "bot_id": bid,
+                "pair_id": pid,
+                "client_order_id": "only-1",
+                "time": long_ago,
+                "symbol": "BTCUSDT",
+                "side": "Long",
+                "action": "OPEN",
+                "qty": Decimal("0.02"),
+                "price": Decimal(30000),
+                "fee": Decimal("0.33"),
+                "pnl": Decimal(0),
+                "position_size": Decimal("0.02"),
+                "position_value": Decimal(60),
+                "pnl_percentage": Decimal(-5),
+                "margin_level": Decimal("18.5"),
+                "balance_after": Decimal("999.67"),
+            }
+        ]
+    )
     run(dash, lambda s: stats.ensure_fresh(s, uid, today))
     days = rows_of(dash, bid)
     assert len(days) == 11 and days[-1].day == today
@@ -158,10 +182,14 @@ def test_refresh_daily_stats_recomputes_a_day_and_every_later_one(seeded):
     old = min((r for r in rows if r["bot_id"] == bots[0]), key=lambda r: r["time"])
     day = old["time"].astimezone(UTC).date()
     before = {d.day: d for d in rows_of(dash, bots[0])}
-    run(dash, lambda s: s.execute(
-        update(Trade).where(Trade.client_order_id == old["client_order_id"])
-        .values(fee=old["fee"] + 100, balance_after=old["balance_after"] - 100)
-    ))
+    run(
+        dash,
+        lambda s: s.execute(
+            update(Trade)
+            .where(Trade.client_order_id == old["client_order_id"])
+            .values(fee=old["fee"] + 100, balance_after=old["balance_after"] - 100)
+        ),
+    )
     written = run(dash, lambda s: stats.refresh_daily_stats(s, bots[0], day))
     after = {d.day: d for d in rows_of(dash, bots[0])}
     assert written == len(after) == len(before)

@@ -249,3 +249,19 @@ def test_generated_candles_are_a_plausible_market():
     assert (series.low <= np.minimum(series.open, series.close)).all()
     assert (series.high >= np.maximum(series.open, series.close)).all()
     assert np.allclose(series.close * 10, np.round(series.close * 10))
+
+
+def test_the_report_names_data_files_without_their_folders(tmp_path):
+    """A report shown in the web app must not reveal the server's paths."""
+    from workflows.backtest_report import _config_rows  # noqa: PLC0415
+    from workflows.backtest_run import BacktestConfig  # noqa: PLC0415
+
+    class Run:
+        config = BacktestConfig(
+            symbols=["BTCUSDT"], data=[tmp_path / "deep" / "BTC.csv"], funding=[tmp_path / "f.csv"]
+        )
+        plans = {}
+
+    rows = dict(_config_rows(Run()))
+    assert rows["data"] == '["BTC.csv"]' and rows["funding"] == '["f.csv"]'
+    assert str(tmp_path) not in "".join(rows.values())
