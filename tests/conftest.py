@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.bots",
     "tests.fixtures.dashboard",
     "tests.fixtures.stripe",
+    "tests.fixtures.browser",
 ]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ohlcv"

@@ -8,47 +8,18 @@ import pytest
 
 from benchmarks.backtest_bench import generated_year
 from clients.candle_market import aggregate
+from tests.fixtures.browser import ARTIFACTS, console_errors, open_chromium
 from workflows.backtest_report import write_report
 from workflows.backtest_run import BacktestConfig, run_backtest
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def chromium(tmp_path):
-    """Headless Chromium through selenium, with the browser console log captured."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(
-            f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (apt install chromium "
-            "chromium-driver)"
-        )
-    from selenium import webdriver  # noqa: PLC0415 - only browser tests need selenium
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1400,2600",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    """Headless Chromium tall enough for the whole report."""
+    with open_chromium(tmp_path, (1400, 2600)) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def write_candles(path: Path) -> Path:
@@ -95,8 +66,7 @@ def test_the_report_draws_its_charts_without_console_errors(chromium, tmp_path):
     assert "BTCUSDT price, EMAs and fills" in titles and "Drawdown (%)" in titles
     assert len(traces) >= 9 and markers  # close, 3 EMAs, fills, equity, wallet, margin, drawdown
     assert "Max drawdown (equity)" in chromium.find_element(By.TAG_NAME, "body").text
-    errors = [e for e in chromium.get_log("browser") if e["level"] == "SEVERE"]
-    assert errors == []
+    assert console_errors(chromium) == []
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "backtest_report.png"
     assert chromium.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

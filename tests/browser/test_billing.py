@@ -10,18 +10,13 @@ tests/artifacts/; the console must stay free of errors (a CSP violation shows th
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 
 from saas.models import Bot, User
+from tests.fixtures.browser import ARTIFACTS, console_errors, serving
 from tests.fixtures.database import DEFAULT_PASSWORD
 from tests.fixtures.stripe import BillingWorld
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 EMAIL = "subscriber@example.com"
 WAIT_S = 10
 
@@ -30,55 +25,10 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def live(billing_app, stripe_server):
-    """The billing app served by werkzeug on a free loopback port; (base URL, world)."""
-    from werkzeug.serving import make_server  # noqa: PLC0415
-
-    server = make_server("127.0.0.1", 0, billing_app, threaded=True)
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    billing_app.config.update(BASE_URL=base_url, PAPER_PRICES="simulated")
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
+    """The billing app served on a free loopback port; (base URL, world)."""
+    with serving(billing_app) as base_url:
+        billing_app.config.update(BASE_URL=base_url, PAPER_PRICES="simulated")
         yield base_url, BillingWorld(billing_app, stripe_server)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Chromium through selenium, with its console log captured."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(
-            f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} "
-            "(apt install chromium chromium-driver)"
-        )
-    from selenium import webdriver  # noqa: PLC0415 - only browser tests need selenium
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1280,1000",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 class Tab:
@@ -116,7 +66,7 @@ class Tab:
 
     def console_errors(self) -> list[str]:
         """Console messages logged as errors so far."""
-        return [e["message"] for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+        return console_errors(self.driver)
 
 
 def post_to_webhook(base_url: str, world: BillingWorld, event: dict) -> int:

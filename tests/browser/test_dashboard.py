@@ -6,21 +6,16 @@ the real form. Screenshots at desktop and phone width go to tests/artifacts/.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from saas.models import BotRun, User
+from tests.fixtures.browser import ARTIFACTS, console_errors, open_chromium, serving
 from tests.fixtures.dashboard import write_candles
 from tests.fixtures.database import DEFAULT_PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DESKTOP, PHONE = (1366, 2600), (390, 3200)
 WAIT = 30
 
@@ -29,35 +24,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def chromium(tmp_path):
-    """Headless Chromium through selenium, with the browser console captured."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(
-            f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (apt install "
-            "chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    """Headless Chromium at desktop size, tall enough for a whole page in one screenshot."""
+    with open_chromium(tmp_path, DESKTOP) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -92,20 +61,8 @@ def live(dash_sqlite):
         25,
         start=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    server = make_server("127.0.0.1", 0, dash.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield dash, f"http://127.0.0.1:{server.server_port}", uid, bots
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-def severe(driver) -> list[dict]:
-    """Console entries logged as errors since the last call."""
-    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    with serving(dash.app) as base_url:
+        yield dash, base_url, uid, bots
 
 
 def log_in(driver, base: str) -> None:
@@ -155,7 +112,7 @@ def test_the_overview_and_a_bot_page_draw_their_charts_without_console_errors(ch
     assert charts_drawn(chromium) == ["chart"] * 3
     assert len(chromium.find_elements(By.CSS_SELECTOR, ".dash-chart .main-svg")) >= 3
     assert "Scalper" in chromium.find_element(By.CSS_SELECTOR, ".dash-bot-cards").text
-    assert severe(chromium) == []
+    assert console_errors(chromium) == []
     screenshots(chromium, "overview")
 
     bid, _ = bots[0]
@@ -173,7 +130,7 @@ def test_the_overview_and_a_bot_page_draw_their_charts_without_console_errors(ch
     WebDriverWait(chromium, WAIT).until(
         lambda d: d.find_element(By.CSS_SELECTOR, badge).text == "paused"
     )
-    assert severe(chromium) == []
+    assert console_errors(chromium) == []
     screenshots(chromium, "bot")
 
 
@@ -202,7 +159,7 @@ def test_a_backtest_started_from_a_pair_finishes_and_shows_its_report(chromium, 
     )
     assert "Backtest BTCUSDT Long" in chromium.find_element(By.TAG_NAME, "h1").text
     chromium.switch_to.default_content()
-    assert severe(chromium) == []
+    assert console_errors(chromium) == []
     chromium.execute_script("arguments[0].scrollIntoView()", frame)
     screenshots(chromium, "backtest")
     with dash.app.app_context():

@@ -9,16 +9,13 @@ script or style) shows there as an error.
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pytest
 
 from saas.models import Bot, TradingPair
+from tests.fixtures.browser import ARTIFACTS, console_errors, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 EMAIL = "trader@example.com"
 PASSWORD = "a quiet violet harbour at dawn"
 DESKTOP, PHONE = (1280, 1000), (390, 844)
@@ -29,56 +26,11 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def live_server(app, smtp_server):
-    """The app served by werkzeug on a free loopback port, mailing the SMTP server."""
-    from werkzeug.serving import make_server  # noqa: PLC0415
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base_url = f"http://127.0.0.1:{server.server_port}"
+    """The app served on a free loopback port, mailing the SMTP server."""
     app.config.update(smtp_server.mail_settings())
-    app.config.update(BASE_URL=base_url, PAPER_PRICES="simulated")
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
+    with serving(app) as base_url:
+        app.config.update(BASE_URL=base_url, PAPER_PRICES="simulated")
         yield base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Chromium through selenium, with its console log captured."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(
-            f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} "
-            "(apt install chromium chromium-driver)"
-        )
-    from selenium import webdriver  # noqa: PLC0415 - only browser tests need selenium
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 class Page:
@@ -186,7 +138,7 @@ def test_a_new_user_gets_from_sign_up_to_a_running_paper_bot(
     page.shows("My paper bot")
     page.screenshot("bots_list_phone.png", PHONE)
 
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    errors = console_errors(browser)
     assert errors == [], errors
 
     from saas.extensions import db  # noqa: PLC0415
