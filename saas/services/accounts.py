@@ -194,16 +194,17 @@ def change_password(
     """Set a new password after checking the current one (AccountError otherwise)."""
     if not verify_and_upgrade(user, current):
         raise AccountError("Your current password is not right.")
+    _set_password(session, user, new, "password_changed", now=now, ip=ip)
+
+
+def _set_password(
+    session: Session, user: User, new: str, action: str, *, now: datetime, ip: str | None
+) -> None:
+    """Check, hash and store a new password, and audit it (never the password itself)."""
     check_new_password(new, user.email)
     user.password_hash = hash_password(new)
     record_audit(
-        user,
-        "password_changed",
-        target=user,
-        after={"password_changed": True},
-        ip=ip,
-        session=session,
-        now=now,
+        user, action, target=user, after={"password_changed": True}, ip=ip, session=session, now=now
     )
 
 
@@ -211,18 +212,8 @@ def reset_password(
     session: Session, user: User, new: str, *, now: datetime, ip: str | None = None
 ) -> None:
     """Set a password from a reset link: unlocks the account and proves the mailbox."""
-    check_new_password(new, user.email)
-    user.password_hash = hash_password(new)
+    _set_password(session, user, new, "password_reset", now=now, ip=ip)
     user.failed_logins, user.locked_until, user.email_verified = 0, None, True
-    record_audit(
-        user,
-        "password_reset",
-        target=user,
-        after={"password_changed": True},
-        ip=ip,
-        session=session,
-        now=now,
-    )
 
 
 def change_email(
