@@ -238,7 +238,7 @@ class DatabaseConfigSource(ConfigSource):
     """
 
     def __init__(self, bot_id, env: Mapping[str, str]):
-        from saas.services.bot_config import BotConfigError, load_bot_config  # noqa: PLC0415
+        from saas.services.bots.config import BotConfigError, load_bot_config  # noqa: PLC0415
 
         self.env = dict(env)
         self.bot_id = parse_bot_id(bot_id)
@@ -303,7 +303,7 @@ class DatabaseConfigSource(ConfigSource):
 
         self._clock = clock
         if self.config.exchange == "paper":
-            from saas.services.paper import open_paper_client  # noqa: PLC0415
+            from saas.services.bots.paper import open_paper_client  # noqa: PLC0415
 
             return open_paper_client(
                 self.config.sessions, self.bot_id, env, clock, self.config.testnet
@@ -313,7 +313,7 @@ class DatabaseConfigSource(ConfigSource):
 
     def journal(self):
         """The database journal of this bot, with its per-bot lock."""
-        from saas.services.journal import DatabaseJournal  # noqa: PLC0415
+        from saas.services.runs.journal import DatabaseJournal  # noqa: PLC0415
 
         return DatabaseJournal(
             self.config.engine,
@@ -328,7 +328,7 @@ class DatabaseConfigSource(ConfigSource):
 
     def record_result(self, result) -> None:
         """Record the run on the bot; an authentication error pauses it and tells the owner."""
-        from saas.services.bots import record_run_result  # noqa: PLC0415
+        from saas.services.bots.lifecycle import record_run_result  # noqa: PLC0415
 
         try:
             record_run_result(self.config, result, now=self._now_clock()(), env=self.env)

@@ -195,7 +195,7 @@ def _copy_trades(url: str, layout: dict, per_bot: int, days: int, now: datetime)
 def _build_stats(engine, layout: dict, today) -> float:
     """bot_daily_stats for every bot; seconds taken."""
     from saas.db import make_session_factory
-    from saas.services.stats import rebuild_bot_stats
+    from saas.services.insights.stats import rebuild_bot_stats
 
     started = time.perf_counter()
     factory = make_session_factory(engine)

@@ -32,7 +32,7 @@ def schema_command() -> None:
 @with_appcontext
 def create_admin_command(email: str, password: str | None) -> None:
     """Create an administrator account."""
-    from saas.services.users import AccountError, create_admin, generate_password  # noqa: PLC0415
+    from saas.services.accounts.users import AccountError, create_admin, generate_password  # noqa: PLC0415
 
     generated = False
     if not password:
@@ -56,7 +56,7 @@ def create_admin_command(email: str, password: str | None) -> None:
 def rotate_keys_command() -> None:
     """Re-encrypt every stored secret under the first key of ENCRYPTION_KEY."""
     from saas.security import DecryptionError, EncryptionKeyError, KeyRing  # noqa: PLC0415
-    from saas.services.keys import rotate_keys  # noqa: PLC0415
+    from saas.services.bots.keys import rotate_keys  # noqa: PLC0415
 
     try:
         ring = KeyRing.from_string(current_app.config.get("ENCRYPTION_KEY"))

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.models import ROLE_ADMIN, Bot, TradingPair, User
-from saas.services.audit import record_audit
-from saas.services.bots import create_bot
-from saas.services.users import create_admin, generate_password, normalize_email
+from saas.services.accounts.audit import record_audit
+from saas.services.accounts.users import create_admin, generate_password, normalize_email
+from saas.services.bots.lifecycle import create_bot
 
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 ADMIN_PLAN = "business"  # the operator's own account is not held to the free plan

@@ -4,7 +4,8 @@ The table is settings, not code: PLANS_FILE (else ``instance/plans.json`` when p
 object of plans in display order, and each paid price names its Stripe price id there or in a
 setting such as STRIPE_PRICE_PRO_MONTHLY (the setting wins). Without a file the defaults below
 apply. Deciding what a user may do is pure here (``limits_for``, ``bots_over_limit``); the
-database side lives in saas.services.billing. Bot processes import this module, so it stays light.
+database side lives in saas.services.billing.subscriptions. Bot processes import this module, so
+it stays light.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ class PlanTable(Mapping):
         return None
 
     def limits_table(self) -> dict[str, dict]:
-        """The table saas.services.limits reads (app.config["PLAN_LIMITS"])."""
+        """The table saas.services.bots.limits reads (app.config["PLAN_LIMITS"])."""
         return {
             plan.key: {
                 "max_bots": plan.max_bots,

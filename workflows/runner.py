@@ -35,11 +35,11 @@ SPAWN_MODES = ("exec", "fork")
 PRELOAD = (
     "main",
     "config_loader",
-    "saas.services.bot_config",
-    "saas.services.journal",
-    "saas.services.paper",
-    "saas.services.bots",
-    "saas.services.locks",
+    "saas.services.bots.config",
+    "saas.services.runs.journal",
+    "saas.services.bots.paper",
+    "saas.services.bots.lifecycle",
+    "saas.services.runs.locks",
     "clients.factory",
     "clients.bybit",
     "clients.phemex",
@@ -176,8 +176,8 @@ class Runner:
         self.engine.dispose()
 
     def claim(self) -> list:
-        """Claim the due bots (atomically; see saas.services.scheduling)."""
-        from saas.services.scheduling import claim_due_bots  # noqa: PLC0415
+        """Claim the due bots (atomically; see saas.services.runs.scheduling)."""
+        from saas.services.runs.scheduling import claim_due_bots  # noqa: PLC0415
 
         with self.sessions() as session:
             claims = claim_due_bots(
@@ -203,7 +203,7 @@ class Runner:
 
     def record(self, finished: Finished) -> None:
         """Store one bot's outcome as soon as its process ends; apply the failure policy."""
-        from saas.services.scheduling import RunReport, apply_failure_policy, record_run  # noqa: PLC0415
+        from saas.services.runs.scheduling import RunReport, apply_failure_policy, record_run  # noqa: PLC0415
 
         claim = self.claims.get(finished.job.bot_id)
         report = RunReport(

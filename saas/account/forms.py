@@ -7,7 +7,7 @@ from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from saas.auth.forms import email_field, new_password_fields
-from saas.services.accounts import MAX_PASSWORD_LENGTH
+from saas.services.accounts.credentials import MAX_PASSWORD_LENGTH
 
 
 def current_password_field(label: str = "Current password") -> PasswordField:

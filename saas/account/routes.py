@@ -1,4 +1,4 @@
-"""Views of the account blueprint; the rules live in saas.services.accounts and .totp."""
+"""Views of the account blueprint; the rules live in saas.services.accounts (credentials, totp)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from saas.auth.sessions import refresh_login
 from saas.auth.web import config_limit, key_ring, utc_now
 from saas.extensions import db, limiter
 from saas.security import hash_password, user_context, verify_and_upgrade
-from saas.services import accounts, totp
-from saas.services.audit import record_audit
-from saas.services.users import AccountError
+from saas.services.accounts import credentials as accounts
+from saas.services.accounts import totp
+from saas.services.accounts.audit import record_audit
+from saas.services.accounts.users import AccountError
 from saas.web_security import client_ip
 
 SETUP_KEY = "two_factor_setup"

@@ -8,8 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from saas.services.accounts import MAX_PASSWORD_LENGTH, check_new_password
-from saas.services.users import AccountError
+from saas.services.accounts.credentials import MAX_PASSWORD_LENGTH, check_new_password
+from saas.services.accounts.users import AccountError
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
 

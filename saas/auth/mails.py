@@ -8,7 +8,7 @@ from flask import current_app, url_for
 
 from saas.mail import Mail, MailError, send_mail
 from saas.models import User
-from saas.services.tokens import email_verification_token, password_reset_token
+from saas.services.accounts.tokens import email_verification_token, password_reset_token
 
 logger = logging.getLogger("dcabot.web")
 

@@ -1,4 +1,4 @@
-"""Views of the auth blueprint; the rules live in saas.services.accounts."""
+"""Views of the auth blueprint; the rules live in saas.services.accounts.credentials."""
 
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ from saas.auth.sessions import safe_next_url, session_version, start_session
 from saas.auth.web import config_limit, key_ring, login_settings, utc_now
 from saas.extensions import client_address, db, limiter
 from saas.models import USER_ACTIVE, User
-from saas.services import accounts, totp
-from saas.services.audit import record_audit
-from saas.services.tokens import TokenError, user_for_reset, user_for_verification
-from saas.services.users import AccountError, normalize_email
+from saas.services.accounts import credentials as accounts
+from saas.services.accounts import totp
+from saas.services.accounts.audit import record_audit
+from saas.services.accounts.tokens import TokenError, user_for_reset, user_for_verification
+from saas.services.accounts.users import AccountError, normalize_email
 from saas.web_security import client_ip
 
 INVALID_LOGIN = "Wrong e-mail address or password."

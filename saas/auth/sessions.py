@@ -17,7 +17,7 @@ from flask_login import login_user
 from saas.errors import wants_json
 from saas.extensions import db, login_manager
 from saas.models import USER_ACTIVE, User
-from saas.services.tokens import fingerprint
+from saas.services.accounts.tokens import fingerprint
 
 
 def session_version(user: User) -> str:

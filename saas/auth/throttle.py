@@ -1,6 +1,7 @@
 """Failed sign-in counting in the rate-limit storage: per client address and per address typed.
 
-The per-account lock that survives restarts lives on the user row (saas.services.accounts);
+The per-account lock that survives restarts lives on the user row
+(saas.services.accounts.credentials);
 these counters add the per-IP limit and give addresses without an account the same lock, so
 the answer never tells whether an account exists.
 """
@@ -13,7 +14,7 @@ from flask import current_app
 from limits import RateLimitItemPerMinute
 
 from saas.extensions import client_address, limiter
-from saas.services.users import normalize_email
+from saas.services.accounts.users import normalize_email
 
 IP_SCOPE = "login-failures-ip"
 ACCOUNT_SCOPE = "login-failures-account"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from saas.security import KeyRing
-from saas.services.accounts import LoginSettings
+from saas.services.accounts.credentials import LoginSettings
 
 
 def utc_now() -> datetime:

@@ -19,8 +19,8 @@ from saas.decorators import admin_required
 from saas.extensions import db
 from saas.models import User
 from saas.plans import FREE
-from saas.services.accounts import find_user
-from saas.services.billing import set_plan
+from saas.services.accounts.credentials import find_user
+from saas.services.billing.subscriptions import set_plan
 
 LISTED_USERS = 50
 

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from saas.billing.settings import BillingContext
 from saas.models import User
-from saas.services.billing import LIVE_STATUSES, lock_user
-from saas.services.stripe_client import (
+from saas.services.billing.stripe_client import (
     IdempotencyConflict,
     MissingObject,
     StripeGateway,
     StripeUnavailable,
     idempotency_key,
 )
+from saas.services.billing.subscriptions import LIVE_STATUSES, lock_user
 
 # Currencies Stripe counts in whole units (no cents).
 ZERO_DECIMAL_CURRENCIES = frozenset(

@@ -10,8 +10,8 @@ from flask import current_app
 from saas.billing import bp, settings
 from saas.billing.notices import send_notices
 from saas.extensions import db
-from saas.services.accounts import find_user
-from saas.services.billing import lapse_overdue, set_plan
+from saas.services.accounts.credentials import find_user
+from saas.services.billing.subscriptions import lapse_overdue, set_plan
 
 
 @bp.cli.command("lapse")

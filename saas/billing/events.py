@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from saas.billing.settings import BillingContext
 from saas.models import StripeEvent, User
-from saas.services.billing import (
+from saas.services.billing.stripe_client import MissingObject, StripeGateway
+from saas.services.billing.subscriptions import (
     Notice,
     PlanChange,
     apply_subscription,
@@ -31,7 +32,6 @@ from saas.services.billing import (
     payment_failed_notice,
     start_grace,
 )
-from saas.services.stripe_client import MissingObject, StripeGateway
 
 logger = logging.getLogger("dcabot.billing")
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 
 from saas.mail import Mail, MailError, send_mail
-from saas.services.billing import Notice
+from saas.services.billing.subscriptions import Notice
 
 logger = logging.getLogger("dcabot.billing")
 

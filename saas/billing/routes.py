@@ -1,9 +1,10 @@
 """The billing pages: pricing, the user's billing page, checkout, portal, success and cancel.
 
-Views are thin over saas.billing.checkout and saas.services.billing. None of them grants a plan:
-the success page only says the payment is being confirmed; the webhook changes plans. Every page
-is about the logged-in user only (no ids in URLs). Pages with buttons that lead to Stripe widen
-the CSP's form-action to Stripe's hosted pages, since the redirect after the POST goes there.
+Views are thin over saas.billing.checkout and saas.services.billing.subscriptions. None of them
+grants a plan: the success page only says the payment is being confirmed; the webhook changes
+plans. Every page is about the logged-in user only (no ids in URLs). Pages with buttons that lead
+to Stripe widen the CSP's form-action to Stripe's hosted pages, since the redirect after the POST
+goes there.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from saas.billing.forms import ActionForm, CheckoutForm
 from saas.billing.notices import send_notices
 from saas.extensions import db
 from saas.plans import FREE, effective_plan, limits_for
-from saas.services.billing import lapse_if_overdue, overdue
-from saas.services.stripe_client import StripeUnavailable
+from saas.services.billing.stripe_client import StripeUnavailable
+from saas.services.billing.subscriptions import lapse_if_overdue, overdue
 from saas.web_security import CONTENT_SECURITY_POLICY
 
 STRIPE_PAGES = frozenset({"billing.pricing", "billing.index"})

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from saas.plans import PlanTable, load_plans
-from saas.services.billing import DEFAULT_GRACE_DAYS
-from saas.services.stripe_client import (
+from saas.services.billing.stripe_client import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     StripeGateway,
     StripeSettings,
 )
+from saas.services.billing.subscriptions import DEFAULT_GRACE_DAYS
 
 SETTINGS = {
     "STRIPE_SECRET_KEY": "",

@@ -16,7 +16,7 @@ from saas.billing import bp, settings
 from saas.billing.events import MalformedEvent, process_event
 from saas.billing.notices import send_notices
 from saas.extensions import csrf, db
-from saas.services.stripe_client import (
+from saas.services.billing.stripe_client import (
     StripeUnavailable,
     WebhookSignatureError,
     construct_event,

@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from config_loader import ALLOWED_EMA_INTERVALS
 from saas.models.trading import MAX_LEVERAGE
-from saas.services.bots_web import MAX_INTERVAL_MINUTES, MAX_KEY_LENGTH, MAX_NAME_LENGTH
-from saas.services.pairs_web import param_field
+from saas.services.bots.edit import MAX_INTERVAL_MINUTES, MAX_KEY_LENGTH, MAX_NAME_LENGTH
+from saas.services.bots.pairs import param_field
 from strategies import DEFAULT_STRATEGY, STRATEGIES
 from strategies.base import BOOL, CHOICE
 

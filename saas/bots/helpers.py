@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from saas.extensions import db
 from saas.security import EncryptionKeyError, KeyRing
-from saas.services import exchange_checks
-from saas.services.bots_web import BotError
+from saas.services.bots import exchange_checks
+from saas.services.bots.edit import BotError
 
 # Each connection test makes a request to the exchange on the user's behalf.
 DEFAULT_KEY_CHECK_LIMIT = "20 per 10 minutes"

@@ -1,6 +1,6 @@
 """The trading-pair pages of a bot: add (step 2 of the wizard), edit, remove.
 
-Thin views over saas.services.pairs_web; the blueprint's login check covers them too. A symbol
+Thin views over saas.services.bots.pairs; the blueprint's login check covers them too. A symbol
 is checked against the bot's exchange where reachable; unreachable, the pair is saved with a
 warning.
 """
@@ -14,9 +14,11 @@ from saas.bots import bp
 from saas.bots.forms import ActionForm, pair_form_class
 from saas.bots.helpers import client_env, client_ip, plan_table, refuse
 from saas.extensions import db
-from saas.services import bots_web, exchange_checks, pairs_web
-from saas.services.bots_web import BotError
-from saas.services.pairs_web import PairInput
+from saas.services.bots import edit as bots_web
+from saas.services.bots import exchange_checks
+from saas.services.bots import pairs as pairs_web
+from saas.services.bots.edit import BotError
+from saas.services.bots.pairs import PairInput
 from strategies import DEFAULT_STRATEGY
 
 

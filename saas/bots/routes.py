@@ -1,4 +1,4 @@
-"""The bots pages: thin views over saas.services.bots_web (pairs: saas.bots.pair_routes).
+"""The bots pages: thin views over saas.services.bots.edit (pairs: saas.bots.pair_routes).
 
 Every view needs a login (one before_request for the whole blueprint) and finds bots and pairs
 through the owner-scoped helpers, so another user's id is a 404. State changes are POSTs with a
@@ -26,8 +26,8 @@ from saas.bots.helpers import (
     report_flash,
 )
 from saas.extensions import db, limiter
-from saas.services import bots_web
-from saas.services.bots_web import BotError, BotSettings, NewBot
+from saas.services.bots import edit as bots_web
+from saas.services.bots.edit import BotError, BotSettings, NewBot
 
 
 @bp.before_request

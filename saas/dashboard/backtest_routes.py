@@ -23,9 +23,14 @@ from saas.dashboard.forms import BacktestForm
 from saas.db import make_session_factory
 from saas.extensions import db
 from saas.models import Backtest
-from saas.services import backtests as service
-from saas.services.backtests import BacktestError, BacktestQueue, BacktestRequest, BacktestSettings
-from saas.services.exchange_checks import client_settings
+from saas.services.bots.exchange_checks import client_settings
+from saas.services.insights import backtests as service
+from saas.services.insights.backtests import (
+    BacktestError,
+    BacktestQueue,
+    BacktestRequest,
+    BacktestSettings,
+)
 
 QUEUE_KEY = "dashboard.backtest_queue"
 DEFAULT_DAYS = 30

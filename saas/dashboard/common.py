@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from saas.dashboard import bp
 from saas.extensions import db
 from saas.models import Bot, TradingPair
-from saas.services import stats
+from saas.services.insights import stats
 
 # Endpoints anyone may fetch: plotly's files hold no account data and are cached by browsers.
 PUBLIC_ENDPOINTS = frozenset({"dashboard.plotly_js", "dashboard.plotly_stylesheet"})

@@ -1,7 +1,7 @@
 """What the dashboards show, read with SQL aggregates from bot_daily_stats and trades.
 
 Nothing here loads trades into Python: sums are GROUP BYs in the database, and the daily rows
-are first brought up to date by ``saas.services.stats.ensure_fresh`` (the views call it).
+are first brought up to date by ``saas.services.insights.stats.ensure_fresh`` (the views call it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from saas.models import Bot, BotDailyStat, Trade
 from saas.models.base import Money
 from saas.models.scoping import user_id_of
-from saas.services.stats import CLOSING_ACTIONS, ZERO, as_day
+from saas.services.insights.stats import CLOSING_ACTIONS, ZERO, as_day
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from config_loader import ALLOWED_EMA_INTERVALS
 from saas.models.trading import MAX_LEVERAGE
-from saas.services.backtests import INTERVALS
+from saas.services.insights.backtests import INTERVALS
 from strategies import DEFAULT_STRATEGY, STRATEGIES
 
 

@@ -1,8 +1,8 @@
 """The dashboard pages and their JSON: overview, a bot's charts, trades, analytics, ladders.
 
 Views are thin: owner-scoped lookups (another user's id is a 404), then the figures of
-saas.dashboard.panels / figures and saas.services.trade_history. Charts load their data from
-the JSON endpoints; every number on a page is rendered by the server too.
+saas.dashboard.panels / figures and saas.services.insights.trade_history. Charts load their data
+from the JSON endpoints; every number on a page is rendered by the server too.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from saas.dashboard.assets import plotly_style_guards, plotly_version
 from saas.dashboard.common import fresh, now, owned_bot, owned_pair, private_json
 from saas.dashboard.ladder import build_ladder, ladder_json
 from saas.extensions import db
-from saas.services import trade_history
-from saas.services.trade_history import FilterError, TradeFilter
+from saas.services.insights import trade_history
+from saas.services.insights.trade_history import FilterError, TradeFilter
 
 RECENT_TRADES = 20
 BOT_TRADES = 25

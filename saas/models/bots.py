@@ -35,7 +35,7 @@ class Bot(OwnedByUser, Base):
         CheckConstraint("run_interval_minutes > 0", name="run_interval_minutes"),
         # A bot runs on a real exchange only with its keys. Keys are encrypted bound to the
         # bot's id, so a new bot is inserted first and given its keys after the flush
-        # (saas.services.bots.create_bot); a paper bot has none.
+        # (saas.services.bots.lifecycle.create_bot); a paper bot has none.
         CheckConstraint(
             "exchange = 'paper' OR status <> 'running' OR (api_key_encrypted IS NOT NULL "
             "AND api_secret_encrypted IS NOT NULL)",

@@ -17,7 +17,7 @@ class BotDailyStat(OwnedThroughBot, Base):
 
     Rows are dense from the bot's first trade through today (a day without trades carries the
     balance and positions forward), so an equity curve is a plain GROUP BY day.
-    ``saas.services.stats`` rebuilds them from ``trades``; nothing else writes them.
+    ``saas.services.insights.stats`` rebuilds them from ``trades``; nothing else writes them.
     """
 
     __tablename__ = "bot_daily_stats"

@@ -64,8 +64,9 @@ class User(Base):
     plan_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # Billing (saas.services.billing): the subscription's interval and pending cancellation,
-    # when a failed payment's grace period ends, and the counter in checkout idempotency keys.
+    # Billing (saas.services.billing.subscriptions): the subscription's interval and pending
+    # cancellation, when a failed payment's grace period ends, and the counter in checkout
+    # idempotency keys.
     plan_interval: Mapped[str | None] = mapped_column(String(8))
     plan_cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
     plan_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -53,7 +53,7 @@ def stale_after(env: Mapping[str, str]) -> float:
 
 def check_health(session: Session, env: Mapping[str, str], now: datetime) -> Health:
     """Database reachable, runner passing, no bot overdue; degraded otherwise."""
-    from saas.services.scheduling import overdue_count, status_counts  # noqa: PLC0415
+    from saas.services.runs.scheduling import overdue_count, status_counts  # noqa: PLC0415
 
     health = Health(status=OK, database=OK, runner=OK)
     try:

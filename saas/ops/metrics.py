@@ -116,7 +116,7 @@ class RunnerCollector(Collector):
         """Bots by status and the overdue count (skipped when the database is down)."""
         if self.session_factory is None:
             return
-        from saas.services.scheduling import overdue_count, status_counts  # noqa: PLC0415
+        from saas.services.runs.scheduling import overdue_count, status_counts  # noqa: PLC0415
 
         try:
             with self.session_factory() as session:

@@ -151,7 +151,7 @@ def test_changing_the_email_needs_a_new_confirmation_and_tells_the_old_address(
 
 
 def test_a_verification_link_for_the_old_address_stops_working(app, logged_in, user):
-    from saas.services.tokens import email_verification_token
+    from saas.services.accounts.tokens import email_verification_token
 
     with app.app_context():
         old_token = email_verification_token(app.secret_key, db.session.get(User, user.id))

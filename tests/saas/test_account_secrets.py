@@ -174,7 +174,7 @@ def test_mails_hold_no_password_or_key(session_transcript):
 
 
 def test_the_audit_helper_redacts_secret_looking_fields(app, user):
-    from saas.services.audit import record_audit
+    from saas.services.accounts.audit import record_audit
 
     with app.app_context():
         row = record_audit(
@@ -207,7 +207,7 @@ def test_the_audit_helper_redacts_secret_looking_fields(app, user):
 
 
 def test_a_bot_target_is_named_by_its_table(app, user):
-    from saas.services.audit import record_audit
+    from saas.services.accounts.audit import record_audit
 
     with app.app_context():
         bot = gen_bot(db.session, db.session.get(User, user.id))

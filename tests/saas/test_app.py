@@ -25,7 +25,7 @@ from saas.config import Config, ConfigError, TestConfig
 from saas.demo import DEMO_BOT_NAME, first_start
 from saas.extensions import db
 from saas.models import Bot, BotRun, User
-from saas.services.bots import start_bot
+from saas.services.bots.lifecycle import start_bot
 from tests.fixtures.web import csrf_token, login
 
 ROOT = Path(__file__).resolve().parents[2]

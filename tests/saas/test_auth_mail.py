@@ -132,7 +132,7 @@ def test_a_forged_verification_link_is_refused(client, token):
 
 def test_a_reset_token_is_no_verification_token(app, client, user):
     """Tokens are signed per purpose: a reset link cannot confirm an address."""
-    from saas.services.tokens import password_reset_token
+    from saas.services.accounts.tokens import password_reset_token
 
     with app.app_context():
         token = password_reset_token(app.secret_key, db.session.get(User, user.id))

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from saas.dashboard import candle_files
 from saas.models import Backtest
-from saas.services import backtests as service
-from saas.services.backtests import BacktestError, BacktestRequest, BacktestSettings
+from saas.services.insights import backtests as service
+from saas.services.insights.backtests import BacktestError, BacktestRequest, BacktestSettings
 from tests.fixtures.dashboard import write_candles
 from tests.fixtures.web import csrf_token
 

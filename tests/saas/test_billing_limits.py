@@ -202,7 +202,7 @@ def test_locking_the_user_serialises_check_then_write_on_both_databases(db_url):
     On SQLite the count would otherwise run before either transaction held the write lock.
     """
     from saas.db import make_engine, make_session_factory  # noqa: PLC0415
-    from saas.services.billing import lock_user  # noqa: PLC0415
+    from saas.services.billing.subscriptions import lock_user  # noqa: PLC0415
     from tests.fixtures.database import gen_bot, gen_user  # noqa: PLC0415
 
     engine = make_engine(db_url)

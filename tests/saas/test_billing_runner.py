@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from saas.db import make_engine, make_session_factory
 from saas.models import Bot, BotLog, User
-from saas.services.bot_config import BotConfigError, load_bot_config
+from saas.services.bots.config import BotConfigError, load_bot_config
 from tests.fixtures.database import gen_bot, gen_pair, gen_user, open_market
 
 ROOT = Path(__file__).resolve().parents[2]

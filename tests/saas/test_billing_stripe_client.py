@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from saas.services.stripe_client import (
+from saas.services.billing.stripe_client import (
     IdempotencyConflict,
     MissingObject,
     StripeGateway,

@@ -8,7 +8,7 @@ from config_loader import ConfigError, DatabaseConfigSource, PairConfig, get_con
 from saas.db import DEFAULT_DATABASE_URL
 from saas.models import NotificationSetting
 from saas.security import KeyRing, generate_key, user_context
-from saas.services.paper import DatabasePaperClient
+from saas.services.bots.paper import DatabasePaperClient
 from tests.fixtures.database import gen_bot, gen_pair, gen_user
 
 

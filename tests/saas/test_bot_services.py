@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from saas.models import Bot, BotLog, NotificationSetting
 from saas.security import bot_credentials
-from saas.services.bot_config import load_bot_config
-from saas.services.bots import (
+from saas.services.bots.config import load_bot_config
+from saas.services.bots.lifecycle import (
     create_bot,
     due_bot_ids,
     pause_bot,
@@ -17,7 +17,7 @@ from saas.services.bots import (
     resume_bot,
     stop_bot,
 )
-from saas.services.scheduling import next_slot
+from saas.services.runs.scheduling import next_slot
 from tests.fixtures.database import gen_bot, gen_pair, gen_user
 from workflows.trading import AUTH_FAILED, FAILED, LOCKED, OK, SKIPPED, BotRunResult, PairResult
 

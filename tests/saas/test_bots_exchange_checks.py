@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from saas.services.exchange_checks import (
+from saas.services.bots.exchange_checks import (
     PERMISSIONS_NOTE,
     UnknownSymbolError,
     check_connection,

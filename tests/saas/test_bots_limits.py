@@ -6,7 +6,7 @@ import pytest
 
 from saas.db import make_session_factory
 from saas.models import Bot, User
-from saas.services.limits import (
+from saas.services.bots.limits import (
     DEFAULT_PLAN_LIMITS,
     LimitError,
     check_can_add_pair,

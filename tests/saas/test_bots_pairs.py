@@ -7,8 +7,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from saas.models import AuditLog, TradingPair
-from saas.services.bots_web import BotError
-from saas.services.pairs_web import (
+from saas.services.bots.edit import BotError
+from saas.services.bots.pairs import (
     PairInput,
     add_pair,
     clean_strategy_params,

@@ -8,7 +8,7 @@ from werkzeug.exceptions import NotFound
 
 from saas.models import AuditLog, Bot, BotLog, BotRun
 from saas.security import bot_credentials
-from saas.services.bots_web import (
+from saas.services.bots.edit import (
     BotError,
     BotSettings,
     NewBot,
@@ -24,7 +24,7 @@ from saas.services.bots_web import (
     stored_credentials,
     update_bot_settings,
 )
-from saas.services.scheduling import next_slot
+from saas.services.runs.scheduling import next_slot
 from tests.fixtures.database import gen_bot, gen_pair, gen_user
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from clients.base import NEW
 from saas.db import make_session_factory
 from saas.models import BotLog, BotRun, Order, TradingPair
-from saas.services.journal import DatabaseJournal
+from saas.services.runs.journal import DatabaseJournal
 from tests.fixtures.database import gen_bot, gen_pair, gen_user
 from tests.workflows.scenario import Rig
 from workflows import journal as j

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from clients.base import OrderRequest
 from saas.db import make_session_factory
 from saas.models import PaperAccount
-from saas.services.paper import open_paper_client
+from saas.services.bots.paper import open_paper_client
 from tests.fixtures.database import gen_bot, gen_user
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

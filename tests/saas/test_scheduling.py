@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from saas.models import Bot, BotLog, BotRun
-from saas.services.scheduling import (
+from saas.services.runs.scheduling import (
     RunReport,
     apply_failure_policy,
     claim_due_bots,

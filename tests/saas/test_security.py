@@ -14,7 +14,7 @@ from saas.security import (
     needs_rehash,
     verify_and_upgrade,
 )
-from saas.services.bot_config import Credentials
+from saas.services.bots.config import Credentials
 
 SECRET = "super-secret-api-value-123"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from saas.models import BotDailyStat, Trade
-from saas.services import stats
+from saas.services.insights import stats
 from tests.fixtures.dashboard import (
     expected_equity,
     expected_open_positions,

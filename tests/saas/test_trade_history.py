@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import delete
 
 from saas.models import Trade
-from saas.services import stats, trade_history
-from saas.services.trade_history import TradeFilter
+from saas.services.insights import stats, trade_history
+from saas.services.insights.trade_history import TradeFilter
 
 
 def in_app(dash, work):

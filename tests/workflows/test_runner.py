@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from saas.db import make_engine, make_session_factory
 from saas.models import BOT_PAUSED, BOT_RUNNING, Bot, BotLog, BotRun, NotificationSetting, Order
-from saas.services.bots import resume_bot
-from saas.services.scheduling import next_slot
+from saas.services.bots.lifecycle import resume_bot
+from saas.services.runs.scheduling import next_slot
 from tests.fixtures.database import gen_bot, gen_pair, gen_user
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -24,7 +24,7 @@ from saas.plans import (
     load_plans,
     parse_plans,
 )
-from saas.services.locks import lock_user_row
+from saas.services.runs.locks import lock_user_row
 
 # The numbers live in one place, saas/plans.py (the operator's plans file or its defaults);
 # a plan missing from a table gets the free limits.

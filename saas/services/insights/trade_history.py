@@ -22,7 +22,7 @@ from werkzeug.exceptions import NotFound
 from saas.models import Bot, BotDailyStat, Trade
 from saas.models.scoping import user_id_of
 from saas.models.trading import ACTIONS, SIDES
-from saas.services.stats import as_day, day_start
+from saas.services.insights.stats import as_day, day_start
 
 PER_PAGE = 50
 MAX_PAGE = 10_000

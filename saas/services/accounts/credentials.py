@@ -16,9 +16,9 @@ from werkzeug.security import check_password_hash
 
 from saas.models import USER_ACTIVE, AuditLog, Bot, BotRun, Order, Trade, User
 from saas.security import KeyRing, hash_password, verify_and_upgrade
-from saas.services import totp
-from saas.services.audit import record_audit
-from saas.services.users import AccountError, normalize_email
+from saas.services.accounts import totp
+from saas.services.accounts.audit import record_audit
+from saas.services.accounts.users import AccountError, normalize_email
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256

@@ -2,7 +2,7 @@
 
 Every function takes the acting user and looks the bot up through the owner-scoped helpers, so
 another user's bot is a NotFound (a 404) and never touched. Plan limits are checked in the same
-transaction as the write (saas.services.limits). Functions flush; the caller commits, or rolls
+transaction as the write (saas.services.bots.limits). Functions flush; the caller commits, or rolls
 back on a BotError. Key changes, starts, pauses, stops and setting changes write an audit row
 with the settings before and after: never a key or a secret.
 """
@@ -27,9 +27,8 @@ from saas.models import (
     TradingPair,
 )
 from saas.security import DecryptionError, KeyRing, bot_credentials, set_bot_keys
-from saas.services import bots as lifecycle
-from saas.services import limits
-from saas.services.scheduling import next_slot
+from saas.services.bots import lifecycle, limits
+from saas.services.runs.scheduling import next_slot
 
 MAX_NAME_LENGTH = 100
 MIN_INTERVAL_MINUTES = 1
@@ -105,8 +104,8 @@ def bot_settings(bot: Bot) -> dict:
 
 
 def audit(user, action: str, *, target=None, before=None, after=None, ip=None) -> None:
-    """An audit_logs row (saas.services.audit); callers pass settings only, never secrets."""
-    from saas.services.audit import record_audit  # noqa: PLC0415 - the web app's module
+    """An audit_logs row (services.accounts.audit); callers pass settings only, never secrets."""
+    from saas.services.accounts.audit import record_audit  # noqa: PLC0415 - the web app's module
 
     record_audit(user, action, target=target, before=before, after=after, ip=ip)
 

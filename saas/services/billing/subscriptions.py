@@ -28,8 +28,8 @@ from saas.plans import (
     grace_expired,
     limits_for,
 )
-from saas.services.bots import pause_bot
-from saas.services.locks import lock_user_row
+from saas.services.bots.lifecycle import pause_bot
+from saas.services.runs.locks import lock_user_row
 
 logger = logging.getLogger("dcabot.billing")
 
@@ -265,7 +265,7 @@ def set_plan(
     base_url: str = "",
 ) -> PlanChange:
     """An administrator sets a user's plan by hand (no Stripe); audited, bots over it paused."""
-    from saas.services.audit import record_audit  # noqa: PLC0415 - only the admin path
+    from saas.services.accounts.audit import record_audit  # noqa: PLC0415 - only the admin path
 
     if plan_key not in plans:
         raise ValueError(f"unknown plan {plan_key!r}; choose one of {', '.join(plans)}")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from saas.db import make_session_factory, session_scope
 from saas.models import BotLog, BotRun, Order, Trade, TradingPair
 from saas.models.runs import LOG_LEVELS
-from saas.services.locks import BotLock, bot_lock
+from saas.services.runs.locks import BotLock, bot_lock
 from workflows.journal import (
     UNSETTLED,
     Journal,

@@ -106,7 +106,7 @@ def record_run(
     if bot.status == BOT_RUNNING and (bot.next_run_at is None or bot.next_run_at <= now):
         # Only a run nobody scheduled (a manual BOT_ID=n run) moves the bot; a runner's claim
         # already put it on its spread slot, which must be kept.
-        from saas.services.scheduling import next_slot  # noqa: PLC0415 - avoid an import cycle
+        from saas.services.runs.scheduling import next_slot  # noqa: PLC0415 - avoid an import cycle
 
         bot.next_run_at = next_slot(now, bot.run_interval_minutes, bot.id)
     return False

@@ -194,7 +194,7 @@ def _snapshot(session: Session, bot: Bot, env: Mapping[str, str]) -> dict:
 def _check_plan(session: Session, bot: Bot, env: Mapping[str, str], now: datetime) -> None:
     """The owner's plan must allow this bot now; if not, it is paused (committed) and refused."""
     from saas.plans import PlanConfigError, load_plans  # noqa: PLC0415
-    from saas.services.billing import runner_refusal  # noqa: PLC0415
+    from saas.services.billing.subscriptions import runner_refusal  # noqa: PLC0415
 
     try:
         plans = load_plans(env)

@@ -1,6 +1,6 @@
 """A bot's trading pairs from the web: add, edit, delete, and the strategy parameters' checks.
 
-As in saas.services.bots_web: the acting user scopes every lookup (another user's bot or pair is
+As in saas.services.bots.edit: the acting user scopes every lookup (another user's bot or pair is
 a 404), the plan's pair limit is checked in the same transaction, changes are audited, and the
 caller commits. Symbol and side identify a pair's history, so they are fixed once it exists.
 """
@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from config_loader import ALLOWED_EMA_INTERVALS
 from saas.models import BOT_RUNNING, Bot, TradingPair
 from saas.models.trading import MAX_LEVERAGE, SIDES
-from saas.services import limits
-from saas.services.bots_web import BotError, audit, owned_bot
+from saas.services.bots import limits
+from saas.services.bots.edit import BotError, audit, owned_bot
 from strategies import DEFAULT_STRATEGY, STRATEGIES, StrategyParamError
 from strategies.base import BOOL, CHOICE
 from strategies.types import InstrumentRules

@@ -1,0 +1,1 @@
+"""Services for plans and payments: subscriptions applied to users, the Stripe client."""

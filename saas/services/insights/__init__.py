@@ -1,0 +1,1 @@
+"""Services for what the user reads: dashboard figures, trade history, backtests."""

@@ -1,0 +1,1 @@
+"""Services for how a bot runs safely: the journal, the per-bot lock, scheduling."""
