@@ -87,15 +87,16 @@ def _register_blueprints(app) -> None:
 def _bind_extensions(app) -> None:
     """Bind login, CSRF and rate limiting; harden responses; error pages."""
     from saas import errors, web_security  # noqa: PLC0415
-    from saas.auth.sessions import install_user_protocol  # noqa: PLC0415
+    from saas.auth import sessions  # noqa: PLC0415
     from saas.extensions import csrf, limiter, login_manager  # noqa: PLC0415
 
-    install_user_protocol()
+    sessions.install_user_protocol()
     login_manager.init_app(app)
     login_manager.session_protection = app.config.get("SESSION_PROTECTION", "strong")
     csrf.init_app(app)
     limiter.init_app(app)
     web_security.init_app(app)
+    sessions.init_app(app)
     errors.register_error_handlers(app)
 
 

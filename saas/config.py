@@ -64,9 +64,18 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_HEADERS_ENABLED = True
+    # Sign-in throttle (saas.services.accounts.throttle; counters in the database): failed
+    # attempts per (account, client address), per client address, and failures on an account
+    # after which addresses it never signed in from get only LOGIN_SLOWED_MAX_FAILURES.
     LOGIN_MAX_FAILURES = 5
+    LOGIN_ADDRESS_MAX_FAILURES = 20
+    LOGIN_ACCOUNT_SLOWDOWN_FAILURES = 10
+    LOGIN_SLOWED_MAX_FAILURES = 2
+    LOGIN_KNOWN_ADDRESS_DAYS = 90
     LOGIN_WINDOW_MINUTES = 15
     LOGIN_LOCK_MINUTES = 15
+    # Sessions not asked to be remembered end after this many minutes without a request.
+    SESSION_IDLE_MINUTES = 30
     LOGIN_REQUEST_LIMIT = "30 per minute"  # every login POST, against floods
     REGISTER_LIMIT = "10 per hour"
     RESET_REQUEST_LIMIT = "5 per 15 minutes"

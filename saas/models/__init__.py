@@ -17,6 +17,7 @@ from saas.models.notifications import NotificationSetting
 from saas.models.paper import PaperAccount
 from saas.models.runs import BotLog, BotRun
 from saas.models.stats import BotDailyStat as BotDailyStat
+from saas.models.throttle import LoginThrottle
 from saas.models.trading import Order, Trade, TradingPair
 from saas.models.users import ROLE_ADMIN, ROLE_USER, USER_ACTIVE, USER_SUSPENDED, User
 
@@ -37,6 +38,7 @@ __all__ = [
     "BotLog",
     "BotRun",
     "JSONType",
+    "LoginThrottle",
     "Money",
     "NotificationSetting",
     "Order",
