@@ -75,7 +75,7 @@ install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq python3 python3-venv postgresql postgresql-client cron rsync openssl \
-    logrotate ca-certificates
+    logrotate ca-certificates redis-server
   if [ "$SKIP_NGINX" -eq 0 ]; then apt-get install -y -qq nginx; fi
   python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || die "dcabot needs Python 3.11 or newer (this is $(python3 --version))"

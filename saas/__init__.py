@@ -57,10 +57,16 @@ def _maintenance_command() -> bool:
 
 def _check_production(app) -> None:
     """Refuse to serve in production with a made-up SECRET_KEY; warn about missing settings."""
-    from saas.config import PRODUCTION, ConfigError  # noqa: PLC0415
+    from saas.config import PRODUCTION, ConfigError, check_rate_limit_storage  # noqa: PLC0415
 
     if app.config.get("ENV") != PRODUCTION:
         return
+    if not _maintenance_command():
+        check_rate_limit_storage(
+            app.config["ENV"],
+            app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+            int(app.config.get("WEB_WORKERS") or 1),
+        )
     if app.config.get("SECRET_KEY_GENERATED") and not _maintenance_command():
         raise ConfigError(
             "SECRET_KEY is not set: sessions could be forged and would end at every restart. "

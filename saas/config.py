@@ -114,6 +114,14 @@ class Config:
         # Behind nginx the client address is in X-Forwarded-For; trust that many proxies.
         self.TRUSTED_PROXIES = _int(env, "TRUSTED_PROXIES", 1 if secure else 0)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX") or ""
+        # How many processes serve the app (deploy/gunicorn.conf.py sets it for its workers).
+        self.WEB_WORKERS = _int(env, "DCABOT_WEB_WORKERS", 1)
+        # The address exchanges see this server connect from, shown to users who should
+        # whitelist it on their API key (blank: the server's own address toward the exchange).
+        self.EGRESS_IP = (env.get("EGRESS_IP") or "").strip()
+        # Seconds a server may be ahead of or behind us on signed webhooks.
+        self.WEBHOOK_TOLERANCE_SECONDS = _int(env, "WEBHOOK_TOLERANCE_SECONDS", 300)
         self._mail_settings(env)
 
     def _mail_settings(self, env: Mapping[str, str]) -> None:
@@ -132,6 +140,19 @@ class Config:
         self.MAIL_USE_SSL = _flag(env, "MAIL_USE_SSL", False)
         self.MAIL_TIMEOUT = _int(env, "MAIL_TIMEOUT", 10)
         self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER") or "dcabot <noreply@localhost>"
+
+
+def check_rate_limit_storage(env_name: str, storage_uri: str, workers: int) -> None:
+    """ConfigError when production would keep rate-limit counters in each worker's memory.
+
+    With several workers each would count on its own, so a limit of 5 would allow 5 per worker.
+    """
+    if env_name == PRODUCTION and workers > 1 and (storage_uri or "").startswith("memory://"):
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is memory:// but {workers} web workers would each keep their "
+            "own counters: set it to redis://127.0.0.1:6379/0 (apt-get install redis-server), "
+            "or run one worker (GUNICORN_WORKERS=1)"
+        )
 
 
 class TestConfig(Config):
