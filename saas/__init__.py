@@ -92,7 +92,7 @@ def _register_blueprints(app) -> None:
 
 def _bind_extensions(app) -> None:
     """Bind login, CSRF and rate limiting; harden responses; error pages."""
-    from saas import errors, web_security  # noqa: PLC0415
+    from saas import errors, inputs, web_security  # noqa: PLC0415
     from saas.auth import sessions  # noqa: PLC0415
     from saas.extensions import csrf, limiter, login_manager  # noqa: PLC0415
 
@@ -102,6 +102,7 @@ def _bind_extensions(app) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     web_security.init_app(app)
+    inputs.init_app(app)
     sessions.init_app(app)
     errors.register_error_handlers(app)
 
