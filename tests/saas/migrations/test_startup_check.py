@@ -12,7 +12,13 @@ from sqlalchemy import text
 
 from saas import create_app, migrate
 from saas.config import ConfigError, TestConfig
-from saas.schema_version import BASE_REVISION, UPGRADE_COMMAND, version_table
+from saas.schema_version import (
+    BASE_REVISION,
+    UPGRADE_COMMAND,
+    SchemaError,
+    database_state,
+    version_table,
+)
 from tests.fixtures.database import _dispose
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -111,3 +117,12 @@ def test_the_db_commands_upgrade_and_report(empty_url, encryption_key, monkeypat
     bad = run("downgrade", "no_such_revision")
     assert bad.returncode == 1
     assert len(bad.stderr.strip().splitlines()) == 1 and bad.stderr.startswith("error: ")
+
+
+def test_upgrade_refuses_a_database_ahead_of_the_code(empty_url, engine_on):
+    """Older code never guesses at a newer schema: one line, nothing changed."""
+    engine = engine_on(empty_url)
+    _ahead(engine)
+    with pytest.raises(SchemaError, match="9999_from_the_future, which this code does not know"):
+        migrate.upgrade(engine)
+    assert database_state(engine).revisions == ("9999_from_the_future",)
