@@ -58,11 +58,11 @@ class Bot(OwnedByUser, Base):
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_outcome: Mapped[str | None] = mapped_column(String(16))
     last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
     # What the exchange said about the key's permissions at the last check
     # (saas.services.bots.key_permissions.KeyCheck.as_dict); never the key itself.
     key_check: Mapped[dict | None] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
     user = relationship("User", lazy="joined", innerjoin=True)
     pairs = relationship(

@@ -46,7 +46,6 @@ class User(Base):
             name="plan_interval",
         ),
         CheckConstraint("checkout_nonce >= 0", name="checkout_nonce"),
-        CheckConstraint("session_generation >= 0", name="session_generation"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -60,9 +59,6 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Part of every session id and remember-me cookie (saas.auth.sessions): raising it ends
-    # every session of the user at once (logout, password change, "log out other devices").
-    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     plan: Mapped[str] = mapped_column(String(32), default=PLAN_FREE)
     plan_status: Mapped[str | None] = mapped_column(String(32))
     plan_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -77,6 +73,9 @@ class User(Base):
     checkout_nonce: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+    # Part of every session id and remember-me cookie (saas.auth.sessions): raising it ends
+    # every session of the user at once (logout, password change, "log out other devices").
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_admin(self) -> bool:
