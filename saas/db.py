@@ -5,8 +5,9 @@ A bot process imports this and the models only; Flask stays out of it to keep st
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -76,11 +77,32 @@ def engine_options(url: URL) -> dict:
     return {"pool_pre_ping": True}
 
 
+def private_sqlite_file(path: Path) -> None:
+    """A SQLite file readable by its owner only (0600; SQLite gives its WAL and journal files
+    the same mode), in a folder of its own made 0700. The default instance/ folder is made
+    private even when it exists; any other folder is the operator's and is left as it is."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif folder.resolve() == DEFAULT_SQLITE_PATH.parent.resolve():
+        os.chmod(folder, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if candidate.exists() and candidate.stat().st_mode & 0o077:
+            os.chmod(candidate, 0o600)
+
+
 def configure_engine(engine: Engine) -> Engine:
-    """SQLite connections enforce foreign keys and use WAL, so bots and the web app share a file."""
+    """SQLite connections enforce foreign keys and use WAL, so bots and the web app share a file;
+    the file is made private (``private_sqlite_file``) before the first connection."""
     if engine.dialect.name != "sqlite":
         return engine
     file_backed = sqlite_path(engine.url) is not None
+    if file_backed:
+        # A read-only mount or a file we do not own: SQLite itself reports what matters.
+        with suppress(OSError):
+            private_sqlite_file(sqlite_path(engine.url))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
