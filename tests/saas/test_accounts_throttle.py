@@ -60,3 +60,13 @@ def test_old_counters_are_pruned(db_session):
 
     assert removed == 3  # pair, address, account
     assert db_session.scalar(select(func.count(LoginThrottle.id))) == 0
+
+
+def test_signing_in_again_from_a_known_address_renews_it(db_session):
+    home = Keys.of(SECRET, "victim@example.com", "198.51.100.10")
+    throttle.record_success(db_session, home, now=NOW)
+    throttle.record_success(db_session, home, now=NOW + timedelta(days=1))
+    db_session.commit()
+
+    (row,) = db_session.scalars(select(LoginThrottle).where(LoginThrottle.scope == "known"))
+    assert row.window_start == NOW + timedelta(days=1)

@@ -86,10 +86,15 @@ def _digest(secret: str, *parts: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+def _insert(session: Session):
+    """The dialect's INSERT (both have ON CONFLICT DO UPDATE)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def _bump(session: Session, scope: str, key: str, now: datetime, window: timedelta) -> int:
     """Add one to a counter atomically (a new window when the old one ended); the new count."""
     table = LoginThrottle.__table__
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = _insert(session)
     expired = table.c.window_start <= now - window
     start = literal(now, UTCDateTime())
     statement = (
@@ -157,8 +162,16 @@ def record_failure(session: Session, keys: Keys, *, now: datetime, settings: Thr
 def record_success(session: Session, keys: Keys, *, now: datetime) -> None:
     """A right password: this address's attempts on the account are forgotten and it is known."""
     _forget(session, PAIR, keys.pair)
-    _forget(session, KNOWN, keys.pair)
-    session.add(LoginThrottle(scope=KNOWN, key=keys.pair, failures=1, window_start=now))
+    table = LoginThrottle.__table__
+    # An upsert: two sign-ins at once from the same address must not collide on the key.
+    statement = (
+        _insert(session)(table)
+        .values(scope=KNOWN, key=keys.pair, failures=1, window_start=now)
+        .on_conflict_do_update(
+            index_elements=["scope", "key"], set_={"window_start": literal(now, UTCDateTime())}
+        )
+    )
+    session.execute(statement)
 
 
 def begin_second_factor(
