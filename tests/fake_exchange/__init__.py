@@ -27,6 +27,9 @@ Scripting
   "drop" (takes effect, connection closed unanswered), "5xx" (takes effect unless
   ``process=False``, then HTTP 503), "rate_limit", "duplicate", "bad_key" (refused, nothing done),
   "malformed" (a truncated JSON answer; ``process=True`` lets the request take effect).
+- ``set_key_permissions(exchange, api_key, {"Wallet": ["Withdraw"], ...}, ips=[...],
+  read_only=False)``: what Bybit's ``GET /v5/user/query-api`` says of a key (by default contract
+  trading only, no IP whitelist: ``ips ["*"]``). Phemex has no such endpoint.
 - ``FakeExchange(latency_ms=50)`` delays every answer (benchmarks).
 
 Inspection

@@ -40,6 +40,8 @@ QUERY_NAMES = ("page", "bot", "pair", "start", "next", "wizard")
 # Strategy parameters are many fields of one kind (numbers as text): the values that matter.
 PARAM_PREFIX = "param_"
 PARAM_HOSTILE = ["sNaN", "1e999999999", "-Infinity", "[" * 50000]
+# Pages for visitors who are not logged in (their forms are walked logged out as well).
+ANONYMOUS = ("auth.",)
 # Walked last: they end the session or delete what the rest of the walk uses.
 LAST = ("bots.delete", "bots.pair_delete", "auth.logout", "account.delete_account")
 SKIP = ("static", "dashboard.plotly_js", "dashboard.plotly_stylesheet")
@@ -161,6 +163,11 @@ class Walk:
             self.query(url)
         if "POST" in methods:
             self.form(url, "GET" in methods)
+            if rule.endpoint.startswith(ANONYMOUS):
+                # Signing in and up answer a logged-in visitor with a redirect: walk them
+                # logged out too.
+                self.client.delete_cookie("session")
+                self.form(url, "GET" in methods)
 
     def query(self, url: str) -> None:
         """Each query argument the routes read, one at a time."""
