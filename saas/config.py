@@ -74,8 +74,6 @@ class Config:
     LOGIN_KNOWN_ADDRESS_DAYS = 90
     LOGIN_WINDOW_MINUTES = 15
     LOGIN_LOCK_MINUTES = 15
-    # Sessions not asked to be remembered end after this many minutes without a request.
-    SESSION_IDLE_MINUTES = 30
     LOGIN_REQUEST_LIMIT = "30 per minute"  # every login POST, against floods
     REGISTER_LIMIT = "10 per hour"
     RESET_REQUEST_LIMIT = "5 per 15 minutes"
@@ -115,6 +113,8 @@ class Config:
         self.TRUSTED_PROXIES = _int(env, "TRUSTED_PROXIES", 1 if secure else 0)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
         self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX") or ""
+        # Sessions not asked to be remembered end after this many minutes without a request.
+        self.SESSION_IDLE_MINUTES = _int(env, "SESSION_IDLE_MINUTES", 30)
         # How many processes serve the app (deploy/gunicorn.conf.py sets it for its workers).
         self.WEB_WORKERS = _int(env, "DCABOT_WEB_WORKERS", 1)
         # The address exchanges see this server connect from, shown to users who should
