@@ -37,6 +37,10 @@ HOSTILE = [
 ]
 # The query arguments the routes read (the trade filter's others are plain text or choices).
 QUERY_NAMES = ("page", "bot", "pair", "start", "next", "wizard")
+# What differs between the databases is how far an id may go: PostgreSQL's walk uses these.
+ID_HOSTILE = ["99999999999999999999999", "2147483648", "-1", "0", "²"]
+# Endpoints that read no query argument and are costly to answer (the metrics page).
+NO_QUERY = ("ops.",)
 # Strategy parameters are many fields of one kind (numbers as text): the values that matter.
 PARAM_PREFIX = "param_"
 PARAM_HOSTILE = ["sNaN", "1e999999999", "-Infinity", "[" * 50000]
@@ -141,6 +145,7 @@ class Walk:
 
     def __init__(self, app, ids: dict, full: bool):
         self.client, self.ids, self.full = app.test_client(), ids, full
+        self.values = HOSTILE if full else ID_HOSTILE
         self.failures: list[str] = []
 
     def check(self, response, what: str) -> None:
@@ -154,12 +159,12 @@ class Walk:
         methods = rule.methods - {"HEAD", "OPTIONS"}
         arguments = {name: self.ids.get(name, "x") for name in rule.arguments}
         for name in rule.arguments:
-            for value in HOSTILE:
+            for value in self.values:
                 url = url_of(rule, {**arguments, name: value})
                 for method in methods:
                     self.check(self.client.open(url, method=method), f"{method} {url[:80]}")
         url = url_of(rule, arguments)
-        if "GET" in methods:
+        if "GET" in methods and not rule.endpoint.startswith(NO_QUERY):
             self.query(url)
         if "POST" in methods:
             self.form(url, "GET" in methods)
@@ -172,7 +177,7 @@ class Walk:
     def query(self, url: str) -> None:
         """Each query argument the routes read, one at a time."""
         for name in QUERY_NAMES:
-            for value in HOSTILE:
+            for value in self.values:
                 response = self.client.get(url, query_string={name: value})
                 self.check(response, f"GET {url}?{name}={value[:20]!r}")
 
@@ -187,8 +192,9 @@ class Walk:
                 self.check(self.client.post(url, data=data), f"POST {url} {name}={value[:20]!r}")
 
 
+@pytest.mark.timeout(900)  # a few thousand requests: minutes on a busy machine
 def test_no_route_answers_500_to_hostile_values(walker, db_url):
-    """Path ids and query arguments on both databases; form fields once (on SQLite)."""
+    """Every value on SQLite; PostgreSQL (whose ids stop at 2**31 - 1) walks ids only."""
     app, ids = walker
     walk = Walk(app, ids, full=db_url.startswith("sqlite"))
     rules = [r for r in app.url_map.iter_rules() if r.endpoint not in SKIP]
