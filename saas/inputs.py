@@ -139,7 +139,7 @@ def parse_json(
     try:
         return json.loads(text, parse_float=Decimal if decimals else float)
     except json.JSONDecodeError as exc:
-        raise InputError(f"This is not JSON: {exc.msg} (column {exc.colno}).") from None
+        raise InputError(f"{exc.msg} (column {exc.colno}).") from None
     except (RecursionError, ValueError):
         raise InputError("This is not JSON that can be read.") from None
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import stat
 
-from saas.db import make_engine
+from sqlalchemy import text
+
+from saas.db import create_schema, make_engine
 from saas.devserver import dev_environment
-from saas.models import Base
 
 
 def mode(path) -> int:
@@ -19,8 +20,9 @@ def test_a_new_sqlite_database_and_its_wal_are_readable_by_the_owner_only(tmp_pa
     path = tmp_path / "instance" / "dcabot.sqlite"
     engine = make_engine(f"sqlite:///{path}")
     try:
-        with engine.begin() as connection:
-            Base.metadata.create_all(connection)
+        create_schema(engine)
+        with engine.begin() as connection:  # a write, so the WAL exists
+            connection.execute(text("CREATE TABLE probe (x INTEGER)"))
     finally:
         engine.dispose()
 
@@ -35,7 +37,10 @@ def test_an_existing_world_readable_database_is_made_private(tmp_path):
     path.touch(mode=0o644)
     path.chmod(0o644)
 
-    make_engine(f"sqlite:///{path}").dispose()
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    engine.dispose()
 
     assert mode(path) == 0o600
 

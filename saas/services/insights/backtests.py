@@ -94,7 +94,7 @@ def parse_params(raw: str) -> dict:
     try:
         value = parse_json(raw, max_bytes=MAX_PARAMS_BYTES, max_depth=MAX_PARAMS_DEPTH)
     except InputError as exc:
-        raise BacktestError(f"Parameters: {exc}", "params") from None
+        raise BacktestError(f"Parameters must be JSON: {exc}", "params") from None
     if not isinstance(value, dict):
         raise BacktestError(
             'Parameters must be a JSON object, like {"profit_pnl": 0.05}.', "params"
