@@ -1,0 +1,80 @@
+"""The audit trail: every tenant's rows for the admin page (cross-tenant), and one user's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from saas.models import AuditLog, User
+from saas.services.admin.common import DEFAULT_PER_PAGE, Page, like_pattern, paginate, valid_id
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit page is narrowed to (all optional)."""
+
+    actor: str = ""  # e-mail or part of it
+    action: str = ""  # a prefix such as "admin." or "login"
+    target_type: str = ""
+    target_id: int | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+def _day(value: date) -> datetime:
+    """Midnight UTC."""
+    return datetime.combine(value, time(), tzinfo=UTC)
+
+
+def all_audit_rows(
+    session: Session, filters: AuditFilters, page: int = 1, per_page: int = DEFAULT_PER_PAGE
+) -> Page:
+    """A page of every audit row (cross-tenant), newest first, with the actor's address."""
+    actor = aliased(User)
+    query = select(AuditLog, actor.email).outerjoin(actor, actor.id == AuditLog.user_id)
+    count = select(AuditLog.id).outerjoin(actor, actor.id == AuditLog.user_id)
+    conditions = []
+    if filters.actor.strip():
+        conditions.append(
+            actor.email.like(like_pattern(filters.actor.strip().lower()), escape="\\")
+        )
+    if filters.action.strip():
+        conditions.append(AuditLog.action.like(f"{filters.action.strip()}%"))
+    if filters.target_type:
+        conditions.append(AuditLog.target_type == filters.target_type)
+    if valid_id(filters.target_id):
+        conditions.append(AuditLog.target_id == filters.target_id)
+    if filters.day_from:
+        conditions.append(AuditLog.created_at >= _day(filters.day_from))
+    if filters.day_to:
+        conditions.append(AuditLog.created_at < _day(filters.day_to) + timedelta(days=1))
+    query = query.where(*conditions).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+    rows, total = paginate(session, query, count.where(*conditions), page, per_page)
+    return Page([tuple(row) for row in rows], page, per_page, total)
+
+
+def own_trail(session: Session, user, page: int = 1, per_page: int = DEFAULT_PER_PAGE) -> Page:
+    """The user's own account trail: what they did, and what staff did to their account.
+
+    Staff actors are shown by role, not by address; rows about other users never appear.
+    """
+    actor = aliased(User)
+    mine = or_(
+        AuditLog.user_id == user.id,
+        and_(AuditLog.target_type == "user", AuditLog.target_id == user.id),
+    )
+    query = (
+        select(AuditLog, actor.id, actor.role)
+        .outerjoin(actor, actor.id == AuditLog.user_id)
+        .where(mine)
+        .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+    )
+    rows, total = paginate(session, query, select(AuditLog.id).where(mine), page, per_page)
+    items = []
+    for row, actor_id, role in rows:
+        who = "you" if actor_id == user.id else (f"an {role}" if role == "admin" else "support")
+        items.append((row, who if actor_id is not None else "the system"))
+    return Page(items, page, per_page, total)
