@@ -112,7 +112,7 @@ def impersonate_stop():
     data = session.get(SESSION_KEY)
     staff = getattr(g, "impersonator", None)
     if not isinstance(data, dict) or staff is None:
-        return redirect(url_for("index"))
+        abort(404)  # nobody is being viewed: like every admin route, nothing here
     if not ActionForm().validate_on_submit():
         abort(400)
     _finish(staff, data)
