@@ -14,19 +14,26 @@ from saas.web_security import client_ip
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def staff_route(view):
-    """Logged in (else the login page); staff (else 404); admin for any write (else 403)."""
+def staff_route(view=None, *, support_may_post: bool = False):
+    """Logged in (else the login page); staff (else 404); admin for any write (else 403).
 
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not getattr(current_user, "is_staff", False):
-            abort(404)  # for a user the admin pages do not exist
-        if request.method not in READ_METHODS and not current_user.is_admin:
-            abort(403)  # support reads, never writes
-        return view(*args, **kwargs)
+    ``support_may_post`` marks the one POST that only reads: starting a read-only view as a user.
+    """
 
-    return wrapped
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not getattr(current_user, "is_staff", False):
+                abort(404)  # for a user the admin pages do not exist
+            writes = request.method not in READ_METHODS and not support_may_post
+            if writes and not current_user.is_admin:
+                abort(403)  # support reads, never writes
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
 
 
 def now() -> datetime:
