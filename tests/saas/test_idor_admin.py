@@ -100,9 +100,7 @@ ADMIN_ROUTES: dict[str, AdminRoute] = {
     "admin.user_resend_confirmation": AdminRoute(user_args, ("POST",), setup=unconfirmed),
     "admin.impersonate_start": AdminRoute(user_args, ("POST",)),
     # Leaving a view nobody started: nothing to leave, for every role.
-    "admin.impersonate_stop": AdminRoute(
-        methods=("POST",), changes=False, admin_status=(404,)
-    ),
+    "admin.impersonate_stop": AdminRoute(methods=("POST",), changes=False, admin_status=(404,)),
     "admin.bots": AdminRoute(),
     "admin.bot_detail": AdminRoute(bot_args),
     "admin.bot_stop": AdminRoute(bot_args, ("POST",), setup=running),
@@ -249,7 +247,9 @@ def test_hostile_ids_are_404s_not_errors(world):
     client = site.client(roles["admin"])
     for url in ("/admin/users/2147483648", "/admin/bots/99999999999999999999", "/admin/users/0"):
         assert call(client, "GET", url).status_code == 404
-    for url in ("/admin/users?page=²", "/admin/bots?failures=x&user=99999999999", "/admin/audit?target_id=-1&from=nope"):
+    for url in (
+        "/admin/users?page=²",
+        "/admin/bots?failures=x&user=99999999999",
+        "/admin/audit?target_id=-1&from=nope",
+    ):
         assert call(client, "GET", url).status_code == 200
-
-

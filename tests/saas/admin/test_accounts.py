@@ -52,7 +52,11 @@ def test_suspension_refuses_login_with_the_reason_pauses_bots_and_the_runner_nev
     assert result.returncode == 2 and "belongs to a suspended user" in result.stdout + result.stderr
     assert bybit_requests_with(fx, DEFAULT_CREDENTIALS["bybit"][0]) == []
     (row,) = audit_rows(site, "admin.user_suspended")
-    assert (row.user_id, row.target_id, row.after["paused_bots"]) == (staff["admin"], uid, [running])
+    assert (row.user_id, row.target_id, row.after["paused_bots"]) == (
+        staff["admin"],
+        uid,
+        [running],
+    )
 
 
 def test_unsuspending_restores_the_previous_state(site, staff):

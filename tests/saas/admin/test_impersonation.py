@@ -79,7 +79,12 @@ def test_no_key_material_is_reachable(site, staff):
     bot = site.bot(uid, exchange="bybit")
     key, secret = DEFAULT_CREDENTIALS["bybit"]
     client = start(site, staff["admin"], uid)
-    for url in (f"/bots/{bot}/keys", "/account/two-factor", "/account/recovery-codes", "/account/export"):
+    for url in (
+        f"/bots/{bot}/keys",
+        "/account/two-factor",
+        "/account/recovery-codes",
+        "/account/export",
+    ):
         assert client.get(url).status_code == 403, url
     pages = "".join(
         client.get(url, follow_redirects=True).get_data(as_text=True)
