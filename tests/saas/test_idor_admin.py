@@ -11,7 +11,6 @@ each called on another tenant's objects:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select

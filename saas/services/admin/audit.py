@@ -9,7 +9,14 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from saas.models import AuditLog, User
-from saas.services.admin.common import DEFAULT_PER_PAGE, Page, like_pattern, paginate, valid_id
+from saas.services.admin.common import (
+    DEFAULT_PER_PAGE,
+    Page,
+    email_matches,
+    page_of,
+    paginate,
+    valid_id,
+)
 
 
 @dataclass(frozen=True)
@@ -38,9 +45,7 @@ def all_audit_rows(
     count = select(AuditLog.id).outerjoin(actor, actor.id == AuditLog.user_id)
     conditions = []
     if filters.actor.strip():
-        conditions.append(
-            actor.email.like(like_pattern(filters.actor.strip().lower()), escape="\\")
-        )
+        conditions.append(email_matches(actor.email, filters.actor))
     if filters.action.strip():
         conditions.append(AuditLog.action.like(f"{filters.action.strip()}%"))
     if filters.target_type:
@@ -52,8 +57,8 @@ def all_audit_rows(
     if filters.day_to:
         conditions.append(AuditLog.created_at < _day(filters.day_to) + timedelta(days=1))
     query = query.where(*conditions).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
-    rows, total = paginate(session, query, count.where(*conditions), page, per_page)
-    return Page([tuple(row) for row in rows], page, per_page, total)
+    rows, total, more, page = paginate(session, query, count.where(*conditions), page, per_page)
+    return page_of([tuple(row) for row in rows], page, per_page, total, more)
 
 
 def own_trail(session: Session, user, page: int = 1, per_page: int = DEFAULT_PER_PAGE) -> Page:
@@ -72,9 +77,11 @@ def own_trail(session: Session, user, page: int = 1, per_page: int = DEFAULT_PER
         .where(mine)
         .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
     )
-    rows, total = paginate(session, query, select(AuditLog.id).where(mine), page, per_page)
+    rows, total, more, page = paginate(
+        session, query, select(AuditLog.id).where(mine), page, per_page
+    )
     items = []
     for row, actor_id, role in rows:
         who = "you" if actor_id == user.id else (f"an {role}" if role == "admin" else "support")
         items.append((row, who if actor_id is not None else "the system"))
-    return Page(items, page, per_page, total)
+    return page_of(items, page, per_page, total, more)

@@ -22,7 +22,14 @@ from saas.models import (
 )
 from saas.services.accounts.audit import record_audit
 from saas.services.admin.accounts import Actor, AdminActionError
-from saas.services.admin.common import DEFAULT_PER_PAGE, Page, like_pattern, paginate, valid_id
+from saas.services.admin.common import (
+    DEFAULT_PER_PAGE,
+    Page,
+    email_matches,
+    page_of,
+    paginate,
+    valid_id,
+)
 from saas.services.bots.lifecycle import pause_bot, stop_bot
 from saas.services.runs.scheduling import OVERDUE_GRACE
 
@@ -30,6 +37,13 @@ FAILED_OUTCOMES = ("error", "auth_error")
 GOOD_OUTCOMES = ("ok", "skipped")
 OPEN_ORDER_STATUSES = ("pending", "open", "unknown")
 TESTNET, MAINNET, PAPER = "testnet", "mainnet", "paper"
+
+
+NETWORK_FILTERS = {
+    PAPER: lambda: (Bot.exchange == PAPER,),
+    TESTNET: lambda: (Bot.exchange != PAPER, Bot.testnet.is_(True)),
+    MAINNET: lambda: (Bot.exchange != PAPER, Bot.testnet.is_(False)),
+}
 
 
 @dataclass(frozen=True)
@@ -90,20 +104,18 @@ def _streak_expr(bot_id_column):
 def _filtered(query, f: BotFilters, now: datetime):
     """``query`` (over bots joined to users) narrowed by the filters."""
     if f.q.strip():
-        text = like_pattern(f.q.strip().lower())
+        text = f.q.strip()
+        # A bot id, else the owner's address (prefix, or "@domain"): both on indexes.
+        owners = select(User.id).where(email_matches(User.email, text))
         query = query.where(
-            or_(func.lower(Bot.name).like(text, escape="\\"), User.email.like(text, escape="\\"))
+            Bot.id == int(text) if text.isdigit() and valid_id(text) else Bot.user_id.in_(owners)
         )
     if f.status:
         query = query.where(Bot.status == f.status)
     if f.exchange:
         query = query.where(Bot.exchange == f.exchange)
-    if f.network == PAPER:
-        query = query.where(Bot.exchange == PAPER)
-    elif f.network == TESTNET:
-        query = query.where(Bot.exchange != PAPER, Bot.testnet.is_(True))
-    elif f.network == MAINNET:
-        query = query.where(Bot.exchange != PAPER, Bot.testnet.is_(False))
+    if f.network in NETWORK_FILTERS:
+        query = query.where(*NETWORK_FILTERS[f.network]())
     if f.plan:
         query = query.where(or_(User.plan == f.plan, User.plan_override == f.plan))
     if f.outcome:
@@ -114,7 +126,9 @@ def _filtered(query, f: BotFilters, now: datetime):
             Bot.next_run_at.is_not(None),
             Bot.next_run_at < now - OVERDUE_GRACE,
         )
-    if f.min_failures > 0:
+    if f.min_failures == 1:
+        query = query.where(Bot.last_outcome.in_(FAILED_OUTCOMES))  # a failed last run: one
+    elif f.min_failures > 1:
         # Only bots whose last run failed can be on a streak: the cheap test goes first.
         query = query.where(
             Bot.last_outcome.in_(FAILED_OUTCOMES), _streak_expr(Bot.id) >= f.min_failures
@@ -148,8 +162,12 @@ def all_bots(
     )
     base = select(*columns).join(User, User.id == Bot.user_id)
     query = _filtered(base, filters, now).order_by(Bot.id.desc())
-    count = _filtered(select(Bot.id).join(User, User.id == Bot.user_id), filters, now)
-    rows, total = paginate(session, query, count, page, per_page)
+    # Only the plan filter needs the owner's row; counting without the join is far cheaper.
+    counted = select(Bot.id)
+    if filters.plan:
+        counted = counted.join(User, User.id == Bot.user_id)
+    count = _filtered(counted, filters, now)
+    rows, total, more, page = paginate(session, query, count, page, per_page)
     ids = [row[0] for row in rows if row[5] in FAILED_OUTCOMES]
     streaks = {}
     if ids:
@@ -158,7 +176,7 @@ def all_bots(
         )
         streaks = dict(session.execute(inner).all())
     items = [BotRow(*row, streak=streaks.get(row[0], 0)) for row in rows]
-    return Page(items, page, per_page, total)
+    return page_of(items, page, per_page, total, more)
 
 
 def any_bot(session: Session, bot_id) -> Bot | None:

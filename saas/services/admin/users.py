@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from saas.models import AuditLog, Bot, BotRun, Invoice, Trade, TradingPair, User
 from saas.plans import PlanTable, effective_plan, plan_override
-from saas.services.admin.common import DEFAULT_PER_PAGE, Page, like_pattern, paginate, valid_id
+from saas.services.admin.common import (
+    DEFAULT_PER_PAGE,
+    Page,
+    email_matches,
+    page_of,
+    paginate,
+    valid_id,
+)
 
 LOGIN_ACTIONS = (
     "login",
@@ -71,7 +78,7 @@ def _day_start(day: date) -> datetime:
 def _filtered(query: Select, f: UserFilters) -> Select:
     """``query`` (over users) narrowed by the filters."""
     if f.q.strip():
-        query = query.where(User.email.like(like_pattern(f.q.strip().lower()), escape="\\"))
+        query = query.where(email_matches(User.email, f.q))
     if f.plan:
         query = query.where(or_(User.plan == f.plan, User.plan_override == f.plan))
     if f.status:
@@ -97,6 +104,8 @@ def all_users(
     """A page of every tenant's users (cross-tenant), filtered and sorted, with bot counts."""
     column = SORTS.get(filters.sort, User.created_at)
     order = column.desc() if filters.descending else column.asc()
+    if column is User.last_login_at and filters.descending:
+        order = order.nulls_last()  # never logged in: at the end either way
     tie = User.id.desc() if filters.descending else User.id.asc()
     columns = (
         User.id,
@@ -110,8 +119,10 @@ def all_users(
         User.created_at,
         User.last_login_at,
     )
-    query = _filtered(select(*columns), filters).order_by(order.nulls_last(), tie)
-    rows, total = paginate(session, query, _filtered(select(User.id), filters), page, per_page)
+    query = _filtered(select(*columns), filters).order_by(order, tie)
+    rows, total, more, page = paginate(
+        session, query, _filtered(select(User.id), filters), page, per_page
+    )
     ids = [row[0] for row in rows]
     counts = dict(
         session.execute(
@@ -121,7 +132,7 @@ def all_users(
         ).all()
     )
     items = [UserRow(*row, bots=counts.get(row[0], 0)) for row in rows]
-    return Page(items, page, per_page, total)
+    return page_of(items, page, per_page, total, more)
 
 
 def any_user(session: Session, user_id) -> User | None:
