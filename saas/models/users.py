@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.models.base import Base, UTCDateTime, in_values, utc_now
@@ -47,6 +47,10 @@ class User(Base):
             "ix_users_email_pattern",
             "email",
             postgresql_ops={"email": "varchar_pattern_ops"},
+        ),
+        # Most recent sign-in first, never-signed-in last (PostgreSQL; SQLite sorts small sets).
+        Index("ix_users_last_login_recent", text("last_login_at DESC NULLS LAST")).ddl_if(
+            dialect="postgresql"
         ),
         CheckConstraint(in_values("status", USER_STATUSES), name="status"),
         CheckConstraint(

@@ -117,7 +117,9 @@ def _filtered(query, f: BotFilters, now: datetime):
     if f.network in NETWORK_FILTERS:
         query = query.where(*NETWORK_FILTERS[f.network]())
     if f.plan:
-        query = query.where(or_(User.plan == f.plan, User.plan_override == f.plan))
+        # A semi-join: the plan's owners hashed once, the bots read in id order against it.
+        owners = select(User.id).where(or_(User.plan == f.plan, User.plan_override == f.plan))
+        query = query.where(Bot.user_id.in_(owners))
     if f.outcome:
         query = query.where(Bot.last_outcome == f.outcome)
     if f.overdue:
@@ -160,19 +162,25 @@ def all_bots(
         User.email,
         func.coalesce(User.plan_override, User.plan),
     )
-    base = select(*columns).join(User, User.id == Bot.user_id)
-    query = _filtered(base, filters, now).order_by(Bot.id.desc())
-    # Only the plan filter needs the owner's row; counting without the join is far cheaper.
-    counted = select(Bot.id)
-    if filters.plan:
-        counted = counted.join(User, User.id == Bot.user_id)
-    count = _filtered(counted, filters, now)
-    rows, total, more, page = paginate(session, query, count, page, per_page)
-    ids = [row[0] for row in rows if row[5] in FAILED_OUTCOMES]
+    # The page's ids first, from bots alone, then their rows with the owner: a deep page skips
+    # ids, not joined rows.
+    matching = _filtered(select(Bot.id), filters, now)
+    ordered = matching.order_by(Bot.id.desc())
+    # A failing streak of two or more is a subquery per bot: count no further than the page.
+    count = None if filters.min_failures > 1 else matching
+    id_rows, total, more, page = paginate(session, ordered, count, page, per_page)
+    ids = [row[0] for row in id_rows]
+    rows = session.execute(
+        select(*columns)
+        .join(User, User.id == Bot.user_id)
+        .where(Bot.id.in_(ids))
+        .order_by(Bot.id.desc())
+    ).all()
+    failing = [row[0] for row in rows if row[5] in FAILED_OUTCOMES]
     streaks = {}
-    if ids:
+    if failing:
         inner = select(Bot.id.label("bot_id"), _streak_expr(Bot.id).label("n")).where(
-            Bot.id.in_(ids)
+            Bot.id.in_(failing)
         )
         streaks = dict(session.execute(inner).all())
     items = [BotRow(*row, streak=streaks.get(row[0], 0)) for row in rows]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id can name nothing (and must not crash)
 DEFAULT_PER_PAGE = 50
 MAX_PAGE = 100_000
-COUNT_CAP = 1_000
+COUNT_CAP = 500
 MAX_OFFSET = 10_000
 
 
@@ -53,15 +53,15 @@ def page_number(raw) -> int:
     return min(max(1, int(text)), MAX_PAGE)
 
 
-def paginate(session: Session, query: Select, count_query: Select, page: int, per_page: int):
-    """The page's rows of ``query``, the count of ``count_query`` (up to COUNT_CAP + 1) and
-    whether another page follows. Pages stop at MAX_OFFSET rows in: narrow the filters instead."""
+def paginate(session: Session, query: Select, count_query: Select | None, page: int, per_page: int):
+    """The page's rows of ``query``, the count of ``count_query`` (up to COUNT_CAP + 1; without
+    one, the rows so far) and whether another page follows. Pages stop MAX_OFFSET rows in."""
     page = min(page, MAX_OFFSET // per_page + 1)
     rows = session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
     more = len(rows) > per_page and page * per_page < MAX_OFFSET + per_page
     rows = rows[:per_page]
-    if page == 1 and len(rows) < per_page:
-        return rows, len(rows), False, page
+    if (page == 1 and len(rows) < per_page) or count_query is None:
+        return rows, (page - 1) * per_page + len(rows), more, page
     capped = count_query.limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows, total, more, page

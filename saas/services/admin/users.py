@@ -107,6 +107,11 @@ def all_users(
     if column is User.last_login_at and filters.descending:
         order = order.nulls_last()  # never logged in: at the end either way
     tie = User.id.desc() if filters.descending else User.id.asc()
+    if filters.q.strip() and column is not User.email:
+        # A search matches few rows: read them by the e-mail index and sort those, rather than
+        # walk the whole sort index filtering (PostgreSQL misjudges LIKE prefixes as common).
+        column = func.coalesce(column, column)
+        order = column.desc() if filters.descending else column.asc()
     columns = (
         User.id,
         User.email,
