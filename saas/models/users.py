@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.models.base import Base, UTCDateTime, in_values, utc_now
@@ -48,10 +48,6 @@ class User(Base):
             "email",
             postgresql_ops={"email": "varchar_pattern_ops"},
         ),
-        # Most recent sign-in first, never-signed-in last (PostgreSQL; SQLite sorts small sets).
-        Index("ix_users_last_login_recent", text("last_login_at DESC NULLS LAST")).ddl_if(
-            dialect="postgresql"
-        ),
         CheckConstraint(in_values("status", USER_STATUSES), name="status"),
         CheckConstraint(
             f"plan_status IS NULL OR {in_values('plan_status', PLAN_STATUSES)}", name="plan_status"
@@ -87,14 +83,15 @@ class User(Base):
     plan_cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
     plan_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checkout_nonce: Mapped[int] = mapped_column(default=0)
-    # Admin (saas.services.admin.accounts): why and since when the account is suspended (shown
-    # to its owner at login), and a plan given by hand until a date, over the paid one.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+    # Admin (saas.services.admin.accounts; last, as revision 0002 added them): why and since when
+    # the account is suspended (shown to its owner at login), and a plan given by hand until a
+    # date, over the paid one.
     suspended_reason: Mapped[str | None] = mapped_column(Text)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     plan_override: Mapped[str | None] = mapped_column(String(32))
     plan_override_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
     @property
     def is_admin(self) -> bool:
