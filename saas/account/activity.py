@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from saas.account import bp
 from saas.extensions import db
-from saas.services.admin.audit import own_trail
+from saas.services.accounts.trail import account_trail
 from saas.services.admin.common import page_number
 
 
@@ -15,5 +15,5 @@ from saas.services.admin.common import page_number
 @login_required
 def activity():
     """The account's audit trail (never another user's rows)."""
-    page = own_trail(db.session, current_user, page_number(request.args.get("page")))
+    page = account_trail(db.session, current_user, page_number(request.args.get("page")))
     return render_template("account/activity.html", page=page)
