@@ -137,9 +137,7 @@ def test_login_validation_errors_show_beside_the_field(client, data, message):
     assert not is_logged_in(client)
 
 
-def test_a_suspended_account_cannot_log_in_and_only_its_password_learns_why(
-    client, user_factory
-):
+def test_a_suspended_account_cannot_log_in_and_only_its_password_learns_why(client, user_factory):
     suspended = user_factory(status="suspended", suspended_reason="Unpaid invoice")
 
     right = login_with_form(client, suspended.email)
