@@ -18,7 +18,7 @@ from saas.db import make_engine, make_session_factory
 from saas.models import BOT_PAUSED, BOT_RUNNING, Bot, BotLog, BotRun, NotificationSetting, Order
 from saas.services.bots.lifecycle import resume_bot
 from saas.services.runs.scheduling import next_slot
-from tests.fixtures.database import gen_bot, gen_pair, gen_user
+from tests.fixtures.database import gen_bot, gen_pair, gen_user, open_market
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -182,7 +182,9 @@ def test_a_hung_run_is_killed_at_the_time_limit_and_reconciled_by_the_next_run(
     db_url, keyring, encryption_key, fake_exchange, tmp_path, spawn
 ):
     """The order whose answer never came is looked up by the next run, never sent again."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    # Scripted candles: a Long opens at once whatever the time of day (the generated series
+    # swings daily, so with it the run sometimes just waited for a dip and ended "ok").
+    open_market(fake_exchange)
     [bot_id] = add_bots(db_url, keyring, fake_exchange, 1)
     # The exchange takes the order, then holds the answer far past the time limit.
     fake_exchange.inject("timeout", path="/v5/order/create", delay=30)
