@@ -165,9 +165,7 @@ class HttpExchangeClient(ExchangeClient):
         On an order create, a code not in the table does not prove a refusal: the outcome is
         unknown and the order is looked up. Off an order, "unknown outcome" means "try later".
         """
-        cls = self.error_classes.get(code) or (
-            OutcomeUnknownError if call.order else ExchangeError
-        )
+        cls = self.error_classes.get(code) or (OutcomeUnknownError if call.order else ExchangeError)
         if cls is OutcomeUnknownError and not call.order:
             cls = TemporaryError
         text = f"{call}: {message or 'error'}"

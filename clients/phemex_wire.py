@@ -59,7 +59,10 @@ ORDER_CODES: dict[int, tuple[type, str]] = {
     11003: (InsufficientFundsError, "TE_NO_ENOUGH_BALANCE_FOR_NEW_RISK_LIMIT"),
     11004: (InvalidOrderError, "TE_INVALID_LEVERAGE"),
     11005: (InsufficientFundsError, "TE_NO_ENOUGH_BALANCE_FOR_NEW_LEVERAGE"),
-    11010: (InsufficientFundsError, "TE_CANNOT_ADD_POSITION_MARGIN_..._NO_ENOUGH_AVAILABLE_BALANCE"),
+    11010: (
+        InsufficientFundsError,
+        "TE_CANNOT_ADD_POSITION_MARGIN_..._NO_ENOUGH_AVAILABLE_BALANCE",
+    ),
     11011: (InvalidOrderError, "TE_REDUCE_ONLY_ABORT"),
     11022: (AuthenticationError, "TE_REJECT_DUE_TO_BANNED (account banned)"),
     11023: (InvalidOrderError, "TE_REJECT_DUE_TO_IN_PROCESS_OF_LIQ"),

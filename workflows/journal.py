@@ -290,8 +290,7 @@ class FileJournal(Journal):
         return [
             _from_json(OrderRecord, o)
             for o in self.state["orders"].values()
-            if o["pair_key"] == pair_key
-            and (o["status"] in UNSETTLED or _unbooked(o, booked))
+            if o["pair_key"] == pair_key and (o["status"] in UNSETTLED or _unbooked(o, booked))
         ]
 
     def orders(self) -> list[OrderRecord]:
