@@ -124,12 +124,10 @@ def one_line(exc: BaseException) -> str:
 
 def _run_once(env, clock, data_dir, notifier, report) -> int:
     """run_once without the last-resort handler."""
-    from clients.errors import ExchangeError  # noqa: PLC0415
     from clients.factory import ClientConfigError  # noqa: PLC0415
     from config_loader import ConfigError, SourceUnavailableError, get_config_source  # noqa: PLC0415
     from notifications import build_notifier  # noqa: PLC0415
     from strategies import StrategyParamError  # noqa: PLC0415
-    from workflows.preflight import PreflightError, check_pairs  # noqa: PLC0415
 
     data_dir = Path(data_dir or env.get("DATA_DIR") or HERE / ".dcabot")
     try:
@@ -149,16 +147,10 @@ def _run_once(env, clock, data_dir, notifier, report) -> int:
         # DATA_DIR (or the paper state file) is not a usable folder: a setting to fix.
         print(f"error: DATA_DIR {data_dir} cannot be used: {one_line(exc)}", file=sys.stderr)
         return EXIT_CONFIG
-    try:
-        check_pairs(workflow.client, pairs)
-    except PreflightError as exc:
+    refused = preflight(workflow.client, pairs)
+    if refused is not None:
         workflow.client.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except ExchangeError as exc:
-        workflow.client.close()
-        print(f"error: could not check the pairs with the exchange: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return refused
     if source.send_startup_message():
         notifier.send(startup_event(source))
     try:
@@ -175,6 +167,22 @@ def _run_once(env, clock, data_dir, notifier, report) -> int:
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
     return result.exit_code
+
+
+def preflight(client, pairs) -> int | None:
+    """Check every pair before anything is sent; the exit status when a check failed."""
+    from clients.errors import ExchangeError  # noqa: PLC0415
+    from workflows.preflight import PreflightError, check_pairs  # noqa: PLC0415
+
+    try:
+        check_pairs(client, pairs)
+    except PreflightError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ExchangeError as exc:
+        print(f"error: could not check the pairs with the exchange: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return None
 
 
 def one_line_text(text: str) -> str:

@@ -61,7 +61,7 @@ ORDER_CODES: dict[int, tuple[type, str]] = {
     11005: (InsufficientFundsError, "TE_NO_ENOUGH_BALANCE_FOR_NEW_LEVERAGE"),
     11010: (
         InsufficientFundsError,
-        "TE_CANNOT_ADD_POSITION_MARGIN_..._NO_ENOUGH_AVAILABLE_BALANCE",
+        "TE_CANNOT_ADD_POSITION_MARGIN_DUE_TO_NO_ENOUGH_...",
     ),
     11011: (InvalidOrderError, "TE_REDUCE_ONLY_ABORT"),
     11022: (AuthenticationError, "TE_REJECT_DUE_TO_BANNED (account banned)"),

@@ -26,10 +26,11 @@ ADVISORY_NAMESPACE_SQL = "hashtext('dcabot:' || current_schema())"
 
 
 # Whether this backend holds our advisory lock (two-int4 keys show as classid/objid, objsubid 2).
+# Constants only; the bot id is a bound parameter.
 HOLDS_LOCK_SQL = (
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"  # noqa: S608
     " AND pid = pg_backend_pid() AND objsubid = 2 AND objid = CAST(:bot AS oid)"
-    f" AND classid = CAST({ADVISORY_NAMESPACE_SQL} AS oid))"
+    " AND classid = CAST(" + ADVISORY_NAMESPACE_SQL + " AS oid))"
 )
 
 
