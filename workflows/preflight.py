@@ -10,11 +10,13 @@ import re
 from decimal import Decimal
 
 from clients.base import ExchangeClient
-from clients.errors import InvalidOrderError
+from clients.errors import InvalidOrderError, UnknownSymbolError
 
 # A USDT perpetual as both exchanges spell it: upper-case letters and digits, then USDT.
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{1,24}USDT$")
 MIN_LEVERAGE = Decimal(1)
+# Bybit's "request parameter error", its answer for a symbol it cannot find.
+SYMBOL_REFUSED_CODES = frozenset({10001})
 
 
 class PreflightError(ValueError):
@@ -43,9 +45,12 @@ def check_pair(client: ExchangeClient, pair) -> None:
         )
     try:
         rules = client.get_instrument(pair.symbol)
-    except InvalidOrderError:
-        # UnknownSymbolError, or a parameter error for a symbol the exchange cannot parse.
-        raise PreflightError(f"{where}: {pair.symbol} is not listed on {client.name}") from None
+    except InvalidOrderError as exc:
+        # Not listed, or (Bybit 10001) a symbol the exchange cannot parse; any other refusal
+        # of a read is the exchange's trouble, not the setting's.
+        if isinstance(exc, UnknownSymbolError) or exc.code in SYMBOL_REFUSED_CODES:
+            raise PreflightError(f"{where}: {pair.symbol} is not listed on {client.name}") from None
+        raise
     leverage = Decimal(pair.leverage)
     if not leverage.is_finite() or not MIN_LEVERAGE <= leverage <= rules.max_leverage:
         raise PreflightError(
