@@ -40,7 +40,12 @@ KILL_POINTS = (
     "after_booking",  # status and trade written, the owner not yet told
 )
 # Exchange statuses (Bybit spelling) and the journal status each must end as.
-SETTLED_AS = {"Filled": "filled", "New": "open", "PartiallyFilled": "open", "Cancelled": "cancelled"}
+SETTLED_AS = {
+    "Filled": "filled",
+    "New": "open",
+    "PartiallyFilled": "open",
+    "Cancelled": "cancelled",
+}
 
 
 @dataclass
@@ -180,6 +185,49 @@ def _patch_client() -> None:  # pragma: no cover - the child
     factory.real_client = quick
 
 
+def _kill_after(cls, name) -> None:  # pragma: no cover - the child
+    """SIGKILL once ``cls.name`` has returned."""
+    original = getattr(cls, name)
+
+    def wrapper(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        _die()
+        return result
+
+    setattr(cls, name, wrapper)
+
+
+def _kill_before(cls, name) -> None:  # pragma: no cover - the child
+    """SIGKILL instead of running ``cls.name``."""
+
+    def wrapper(self, *args, **kwargs):
+        _die()
+
+    setattr(cls, name, wrapper)
+
+
+def _kill_in_flight(cls, name) -> None:  # pragma: no cover - the child
+    """SIGKILL while ``cls.name`` waits for its answer (the fake exchange holds it)."""
+    original = getattr(cls, name)
+
+    def wrapper(self, *args, **kwargs):
+        threading.Timer(0.1, _die).start()
+        return original(self, *args, **kwargs)
+
+    setattr(cls, name, wrapper)
+
+
+def _kill_reconciling(executor_cls) -> None:  # pragma: no cover - the child
+    """SIGKILL after reconciliation's first look-up of an order."""
+    original = executor_cls.reconcile
+
+    def reconcile(self, pair, now):
+        _kill_after(type(self.client), "get_order")
+        return original(self, pair, now)
+
+    executor_cls.reconcile = reconcile
+
+
 def _arm(kill_at: str) -> None:  # pragma: no cover - the child
     """Make the child SIGKILL itself at one step of the run."""
     from clients.http import HttpExchangeClient  # noqa: PLC0415
@@ -187,52 +235,16 @@ def _arm(kill_at: str) -> None:  # pragma: no cover - the child
     from workflows.execution import OrderExecutor  # noqa: PLC0415
     from workflows.journal import FileJournal  # noqa: PLC0415
 
-    def after(cls, name):
-        original = getattr(cls, name)
-
-        def wrapper(self, *args, **kwargs):
-            result = original(self, *args, **kwargs)
-            _die()
-            return result
-
-        setattr(cls, name, wrapper)
-
-    def before(cls, name):
-        def wrapper(self, *args, **kwargs):
-            _die()
-
-        setattr(cls, name, wrapper)
-
     journals = (FileJournal, DatabaseJournal)
-    if kill_at == "after_intent":
-        for cls in journals:
-            after(cls, "record_intent")
-    elif kill_at == "after_answer":
-        after(HttpExchangeClient, "place_order")
-    elif kill_at == "in_flight":
-        original = HttpExchangeClient.place_order
-
-        def in_flight(self, order):
-            threading.Timer(0.1, _die).start()  # the request is held by the fake exchange
-            return original(self, order)
-
-        HttpExchangeClient.place_order = in_flight
-    elif kill_at == "before_booking":
-        for cls in journals:
-            before(cls, "book_fill")
-    elif kill_at == "after_booking":
-        for cls in journals:
-            after(cls, "book_fill")
-    elif kill_at == "during_reconcile":
-        original = OrderExecutor.reconcile
-
-        def reconcile(self, pair, now):
-            after(type(self.client), "get_order")
-            return original(self, pair, now)
-
-        OrderExecutor.reconcile = reconcile
-    else:
-        raise ValueError(f"unknown kill point {kill_at!r}")
+    steps = {
+        "after_intent": lambda: [_kill_after(cls, "record_intent") for cls in journals],
+        "in_flight": lambda: _kill_in_flight(HttpExchangeClient, "place_order"),
+        "after_answer": lambda: _kill_after(HttpExchangeClient, "place_order"),
+        "before_booking": lambda: [_kill_before(cls, "book_fill") for cls in journals],
+        "after_booking": lambda: [_kill_after(cls, "book_fill") for cls in journals],
+        "during_reconcile": lambda: _kill_reconciling(OrderExecutor),
+    }
+    steps[kill_at]()
 
 
 def check_books(home: Home, *, orders_on_exchange: int | None = 1) -> None:

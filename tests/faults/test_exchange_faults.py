@@ -1,4 +1,11 @@
-"""Every fault the fake exchange can inject, on every call of a run, then a normal run."""
+"""Every fault the fake exchange can inject, on every call of a run, then a normal run.
+
+Around the order (the create, its read-back, the booking reads) every fault is tried on every
+home. On the other calls, which come before any intent is written, the faults are tried one per
+class the client maps them to (clients/http.py: a transient one that reads retry, an unreadable
+answer, a refused key, a refused request): the faults of one class take one code path, and each
+is mapped fault by fault in tests/clients.
+"""
 
 from __future__ import annotations
 
@@ -63,23 +70,57 @@ def faulted_then_clean(home, path: str, skip: int, fault: str):
     return faulted, clean
 
 
-@pytest.mark.parametrize("fault", list(FAULTS))
-@pytest.mark.parametrize(("path", "skip"), CALLS, ids=[f"{p}#{n}" for p, n in CALLS])
-def test_any_fault_on_any_call_leaves_the_books_right(standalone_home, path, skip, fault):
-    """Standalone: whatever the exchange does to one call, the next run leaves one booked order."""
+MONEY_CALLS = [
+    (CREATE, 0),
+    ("/v5/order/realtime", 1),
+    ("/v5/position/list", 1),
+    ("/v5/account/wallet-balance", 1),
+]
+OTHER_CALLS = [call for call in CALLS if call not in MONEY_CALLS]
+# One fault of each class the client maps faults to (see the module docstring).
+CLASS_FAULTS = ["5xx", "malformed", "bad_key", "retCode 10001 refused"]
+AROUND_THE_ORDER = [(CREATE, 0, fault) for fault in FAULTS] + [
+    (path, skip, fault) for path, skip in MONEY_CALLS[1:] for fault in CLASS_FAULTS
+]
+AROUND_IDS = [f"{p}#{n}-{f}" for p, n, f in AROUND_THE_ORDER]
+
+
+@pytest.mark.parametrize(("path", "skip", "fault"), AROUND_THE_ORDER, ids=AROUND_IDS)
+def test_any_fault_around_the_order_leaves_the_books_right(standalone_home, path, skip, fault):
+    """Whatever the exchange does to the create or the fill's reads, one order, booked once."""
     _, clean = faulted_then_clean(standalone_home, path, skip, fault)
     assert clean.code == 0, clean.stderr
     check_books(standalone_home)
 
 
-MONEY_CALLS = [(CREATE, 0), ("/v5/order/realtime", 1), ("/v5/position/list", 1)]
-MONEY_FAULTS = ["timeout", "5xx", "malformed accepted", "retCode 10000 accepted", "drop"]
+@pytest.mark.parametrize("fault", CLASS_FAULTS[:2])
+@pytest.mark.parametrize(("path", "skip"), OTHER_CALLS, ids=[f"{p}#{n}" for p, n in OTHER_CALLS])
+def test_a_fault_before_the_order_stops_or_retries_cleanly(standalone_home, path, skip, fault):
+    """Before any intent: the run stops (exit 1, one line, nothing written) or retries a read."""
+    inject(standalone_home.fx, path, skip, fault)
+    faulted = run(standalone_home)
+    assert "Traceback" not in faulted.stderr and len(faulted.lines) <= 1, faulted.stderr
+    assert faulted.code in (0, 1), faulted.stderr
+    check_books(standalone_home, orders_on_exchange=1 if faulted.code == 0 else 0)
 
 
-@pytest.mark.parametrize("fault", MONEY_FAULTS)
-@pytest.mark.parametrize(("path", "skip"), MONEY_CALLS, ids=[f"{p}#{n}" for p, n in MONEY_CALLS])
+@pytest.mark.parametrize("fault", CLASS_FAULTS[2:])
+def test_a_refused_key_or_request_before_the_order_stops_the_run(standalone_home, fault):
+    """A refused key (or request) on the first signed call: exit 1, one line, nothing sent."""
+    inject(standalone_home.fx, "/v5/position/switch-mode", 0, fault)
+    faulted = run(standalone_home)
+    assert (faulted.code, len(faulted.lines)) == (1, 1), faulted.stderr
+    check_books(standalone_home, orders_on_exchange=0)
+
+
+DB_FAULTS = ["5xx", "retCode 10000 accepted"]
+DB_CALLS = [(CREATE, 0), ("/v5/position/list", 1)]
+
+
+@pytest.mark.parametrize("fault", DB_FAULTS)
+@pytest.mark.parametrize(("path", "skip"), DB_CALLS, ids=[f"{p}#{n}" for p, n in DB_CALLS])
 def test_faults_around_the_order_leave_the_database_books_right(db_home, path, skip, fault):
-    """SQLite and PostgreSQL: the same around the create, its read-back and the booking read."""
+    """SQLite and PostgreSQL: an order whose answer was lost, and a fill whose read failed."""
     _, clean = faulted_then_clean(db_home, path, skip, fault)
     assert clean.code == 0, clean.stderr
     check_books(db_home)
