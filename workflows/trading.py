@@ -177,6 +177,7 @@ class TradingWorkflow:
                 return
             if pair_result.outcome != OK:
                 result.outcome = FAILED
+        self.journal.fence()  # a run that lost its lock is never recorded as having run cleanly
 
     def _guarded_pair(self, pair: PairSettings, run_id: str, now: datetime) -> PairResult:
         """Run a pair; its errors are recorded and told to the owner, other pairs still run (Q1)."""

@@ -112,23 +112,26 @@ def standalone_env(fx: FakeExchange, data_dir: Path, **extra) -> dict:
 
 def run(home: Home, kill_at: str | None = None, **extra_env) -> Outcome:
     """One run of the bot in a forked child; killed with SIGKILL at ``kill_at`` when given."""
+    return finish(home, *start(home, kill_at, **extra_env))
+
+
+def start(
+    home: Home, kill_at: str | None = None, timeout: float = CHILD_TIMEOUT_S, **extra_env
+) -> tuple[int, Path]:
+    """A run in a forked child, not waited for: (pid, its stderr file)."""
     err = home.data_dir.parent / f"stderr-{len(home.runs)}-{time.monotonic_ns()}.txt"
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
-        _child(home, kill_at, err, extra_env)
+        _child(home, kill_at, err, extra_env, timeout)
+    return pid, err
+
+
+def finish(home: Home, pid: int, err: Path) -> Outcome:
+    """Wait for a started run; how it ended."""
     outcome = Outcome(wait(pid), "")
     outcome.stderr = err.read_text() if err.exists() else ""
     home.runs.append(outcome)
     return outcome
-
-
-def start(home: Home, kill_at: str | None = None, **extra_env) -> tuple[int, Path]:
-    """A run in a forked child, not waited for: (pid, its stderr file)."""
-    err = home.data_dir.parent / f"stderr-bg-{time.monotonic_ns()}.txt"
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        _child(home, kill_at, err, extra_env)
-    return pid, err
 
 
 def wait(pid: int, deadline_s: float = RUN_DEADLINE_S) -> int:
@@ -145,7 +148,7 @@ def wait(pid: int, deadline_s: float = RUN_DEADLINE_S) -> int:
         time.sleep(0.005)
 
 
-def _child(home: Home, kill_at: str | None, err: Path, extra_env: dict) -> None:  # pragma: no cover
+def _child(home: Home, kill_at, err: Path, extra_env: dict, timeout: float) -> None:
     """Run main.main([]) as `python main.py` would, then leave without any clean-up."""
     code = 70
     try:
@@ -153,7 +156,7 @@ def _child(home: Home, kill_at: str | None, err: Path, extra_env: dict) -> None:
         sys.stderr = open(err, "w")  # noqa: SIM115
         os.environ.clear()
         os.environ.update({**home.env, **extra_env})
-        _patch_client()
+        _patch_client(timeout)
         if kill_at:
             _arm(kill_at)
         import main  # noqa: PLC0415
@@ -171,7 +174,7 @@ def _die() -> None:  # pragma: no cover - the child
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _patch_client() -> None:  # pragma: no cover - the child
+def _patch_client(timeout: float) -> None:  # pragma: no cover - the child
     """A short timeout and no real back-off sleeps, as the client fixtures have."""
     import clients.factory as factory  # noqa: PLC0415
 
@@ -179,7 +182,7 @@ def _patch_client() -> None:  # pragma: no cover - the child
 
     def quick(*args, **kwargs):
         client = real(*args, **kwargs)
-        client.timeout, client._sleep = CHILD_TIMEOUT_S, lambda _s: None
+        client.timeout, client._sleep = timeout, lambda _s: None
         return client
 
     factory.real_client = quick
@@ -274,3 +277,12 @@ def check_books(home: Home, *, orders_on_exchange: int | None = 1) -> None:
     signed = {"OPEN": 1, "ADD": 1, "REDUCE": -1, "CLOSE": -1}
     held = sum((signed[t.action] * t.qty for t in trades), Decimal(0))
     assert held == position, f"trades add up to {held}, the exchange holds {position}"
+
+
+def wait_for_request(fx: FakeExchange, path: str, deadline_s: float = 10) -> None:
+    """Until the fake exchange has received a request to ``path``."""
+    end = time.monotonic() + deadline_s
+    while not fx.requests_to(path):
+        if time.monotonic() > end:
+            raise AssertionError(f"no request to {path} within {deadline_s} s")
+        time.sleep(0.01)
