@@ -81,6 +81,10 @@ def test_every_admin_page_at_1366px(install, tmp_path):
             assert driver.execute_script(
                 "return document.documentElement.scrollWidth <= window.innerWidth + 1"
             ), f"{url} scrolls sideways at {WIDTH} px"
+            assert driver.execute_script(
+                "return [...document.querySelectorAll('.table-wrap')]"
+                ".every(w => w.scrollWidth <= w.clientWidth + 1)"
+            ), f"a table of {url} scrolls sideways at {WIDTH} px"
         users_page = driver.get(base + "/admin/users") or driver.page_source
         assert "500+ (narrow the filters to count them) found" in users_page
         # View as a user: the banner on their pages.

@@ -183,7 +183,12 @@ def all_bots(
             Bot.id.in_(failing)
         )
         streaks = dict(session.execute(inner).all())
-    items = [BotRow(*row, streak=streaks.get(row[0], 0)) for row in rows]
+    # The bot's own last outcome failed, so its streak is at least one even when older runs
+    # were pruned.
+    items = [
+        BotRow(*row, streak=max(streaks.get(row[0], 0), 1) if row[0] in failing else 0)
+        for row in rows
+    ]
     return page_of(items, page, per_page, total, more)
 
 
