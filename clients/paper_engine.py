@@ -20,11 +20,22 @@ from clients.errors import (
     InsufficientFundsError,
     InvalidOrderError,
 )
+from clients.paper_margin import (
+    CROSS,
+    ISOLATED,
+    check_margin_mode,
+    cross_level,
+    liquidation_price,
+    tier_rate,
+)
 from strategies.types import BUY, LONG, SHORT, Balance, InstrumentRules, Position
+
+__all__ = ["CROSS", "ISOLATED", "Fill", "PaperEngine", "liquidation_price"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 FUNDING_PERIOD_MS = 8 * 3600 * 1000
+NUDGE = Decimal("1e-12")
 
 
 @dataclass(slots=True)
@@ -69,13 +80,6 @@ class Fill:
     maker: bool
 
 
-def liquidation_price(side: str, size: Decimal, entry: Decimal, margin: Decimal, mmr: Decimal):
-    """The price at which the margin level of spec section 3.6 reaches exactly 1."""
-    if side == LONG:
-        return max(ZERO, (entry * size - margin) / (size * (ONE - mmr)))
-    return (margin + entry * size) / (size * (ONE + mmr))
-
-
 class PaperEngine:
     """Positions, orders, fees, funding and liquidation for one simulated USDT account."""
 
@@ -85,8 +89,17 @@ class PaperEngine:
         maker_fee: Decimal = Decimal("0.0002"),
         taker_fee: Decimal = Decimal("0.00055"),
         slippage: Decimal = Decimal("0.0005"),
+        margin_mode: str = CROSS,
+        liquidation_fee: Decimal = Decimal("0.00055"),
     ):
         self.wallet = Decimal(balance)
+        # The account's default mode; a symbol may be set apart (exchanges keep it per symbol).
+        self.margin_mode = check_margin_mode(margin_mode)
+        self.symbol_modes: dict[str, str] = {}
+        self.liquidation_fee = Decimal(liquidation_fee)
+        self.maint_tiers: dict[str, tuple] = {}
+        # Bumped by everything that can move a liquidation price, so callers may cache them.
+        self.epoch = 0
         self.maker_fee = Decimal(maker_fee)
         self.taker_fee = Decimal(taker_fee)
         self.slippage = Decimal(slippage)
@@ -101,6 +114,41 @@ class PaperEngine:
         self.funding_paid = ZERO
         self.liquidations = 0
         self.last_ts_ms = 0
+
+    # -- margin modes --------------------------------------------------------------------------
+
+    def mode(self, symbol: str) -> str:
+        """The margin mode of a symbol's positions."""
+        return self.symbol_modes.get(symbol, self.margin_mode)
+
+    def set_mode(self, symbol: str, mode: str) -> None:
+        """Put a symbol in cross or isolated mode (the exchanges keep it per symbol)."""
+        self.symbol_modes[symbol] = check_margin_mode(mode)
+        self.epoch += 1
+
+    def cross_levels(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        """(falls to, rises to): the symbol's prices that liquidate the cross wallet."""
+        base = self.wallet
+        legs = []
+        for (sym, side), pos in self.positions.items():
+            if self.mode(sym) != CROSS:
+                base -= pos.margin  # isolated margin is set apart from the cross wallet
+            elif sym == symbol:
+                legs.append((side, pos.size, pos.entry, pos.maint_rate))
+            else:  # other symbols count at their last mark
+                mark = self.marks.get(sym, pos.entry)
+                upnl = unrealised_pnl(side, pos.size, pos.entry, mark)
+                base += upnl - pos.size * mark * pos.maint_rate
+        if not legs:
+            return None, None
+        return cross_level(base, legs)
+
+    def _liquidation_price(self, symbol: str, side: str, pos: PaperPosition) -> Decimal | None:
+        """The price the exchange would show as the position's liquidation price."""
+        if self.mode(symbol) != CROSS:
+            return pos.liq_price
+        falls, rises = self.cross_levels(symbol)
+        return falls if falls is not None else rises
 
     # -- account views -------------------------------------------------------------------------
 
@@ -131,7 +179,7 @@ class PaperEngine:
             margin_level=margin_level(pos.margin, upnl, pos.size, mark, pos.maint_rate),
             mark_price=mark,
             leverage=pos.leverage,
-            liquidation_price=pos.liq_price,
+            liquidation_price=self._liquidation_price(symbol, side, pos),
         )
 
     def all_positions(self) -> list[Position]:
@@ -155,6 +203,7 @@ class PaperEngine:
             raise DuplicateOrderIdError("duplicate client order id", code="duplicate")
         self._validate(req, rules)
         self.maint_rates[req.symbol] = rules.maint_margin_rate
+        self.maint_tiers[req.symbol] = rules.maint_tiers
         lev = self.leverage.get(req.symbol, Decimal(10))
         buy = req.side == BUY
         if req.price is None:
@@ -247,12 +296,21 @@ class PaperEngine:
             if (low < price) if order.request.side == BUY else (high > price):
                 self.open_ids[symbol].remove(cid)
                 self._fill(order, price, ts_ms, maker=True)
-        for side in (LONG, SHORT):
-            pos = self.positions.get((symbol, side))
-            if pos is not None and (
-                low <= pos.liq_price if side == LONG else high >= pos.liq_price
-            ):
-                self._liquidate(symbol, side, pos, ts_ms)
+        if self.mode(symbol) == CROSS:
+            falls, rises = self.cross_levels(symbol)
+            if falls is not None and low <= falls:
+                self._liquidate_cross(symbol, min(falls, high), ts_ms)
+            elif rises is not None and high >= rises:
+                self._liquidate_cross(symbol, max(rises, low), ts_ms)
+            if len(self.positions) > 1:
+                self.epoch += 1  # this mark moves the other symbols' cross levels
+        else:
+            for side in (LONG, SHORT):
+                pos = self.positions.get((symbol, side))
+                if pos is not None and (
+                    low <= pos.liq_price if side == LONG else high >= pos.liq_price
+                ):
+                    self._liquidate(symbol, side, pos, ts_ms)
         self.marks[symbol] = close
 
     def apply_funding(self, symbol: str, rate: Decimal, mark: Decimal, ts_ms: int) -> Decimal:
@@ -267,6 +325,7 @@ class PaperEngine:
             self.wallet -= amount
             paid += amount
         self.funding_paid += paid
+        self.epoch += 1
         return paid
 
     def _fill(self, order: PaperOrder, price: Decimal, ts_ms: int, maker: bool) -> None:
@@ -275,6 +334,7 @@ class PaperEngine:
         key = (req.symbol, req.position_side)
         pos = self.positions.get(key)
         qty = req.qty
+        self.epoch += 1
         if req.reduce_only:
             if pos is None:
                 order.status = CANCELLED
@@ -294,6 +354,7 @@ class PaperEngine:
             else:
                 pos.margin = pos.margin * remaining / pos.size
                 pos.size = remaining
+                self._rate(req.symbol, pos)
                 self._reprice(req.position_side, pos)
         else:
             kind = "OPEN" if pos is None else "ADD"
@@ -330,7 +391,14 @@ class PaperEngine:
             pos.entry = (pos.entry * pos.size + price * qty) / (pos.size + qty)
             pos.size += qty
             pos.margin += margin
+        self._rate(symbol, pos)
         self._reprice(side, pos)
+
+    def _rate(self, symbol: str, pos: PaperPosition) -> None:
+        """The maintenance rate of the risk-limit tier the position's entry value is in."""
+        tiers = self.maint_tiers.get(symbol)
+        if tiers:
+            pos.maint_rate = tier_rate(tiers, pos.size * pos.entry, pos.maint_rate)
 
     @staticmethod
     def _reprice(side: str, pos: PaperPosition) -> None:
@@ -338,10 +406,32 @@ class PaperEngine:
         pos.liq_price = liquidation_price(side, pos.size, pos.entry, pos.margin, pos.maint_rate)
 
     def _liquidate(self, symbol: str, side: str, pos: PaperPosition, ts_ms: int) -> None:
-        """Close the position at its liquidation price; its whole margin is lost."""
-        del self.positions[(symbol, side)]
+        """Isolated: close the position at its liquidation price; its whole margin is lost."""
         self.wallet -= pos.margin
+        self._remove(symbol, side, pos, ts_ms, pos.liq_price, ZERO, -pos.margin)
+
+    def _liquidate_cross(self, symbol: str, price: Decimal, ts_ms: int) -> None:
+        """Cross: close every cross position, ``symbol``'s at ``price``, the others at their mark.
+
+        Each pays the liquidation fee on its notional; a loss beyond the wallet is the
+        exchange's insurance fund's, so the wallet stops at zero.
+        """
+        for (sym, side), pos in list(self.positions.items()):
+            if self.mode(sym) != CROSS:
+                continue
+            at = price if sym == symbol else self.marks.get(sym, pos.entry)
+            pnl = unrealised_pnl(side, pos.size, pos.entry, at)
+            fee = pos.size * at * self.liquidation_fee
+            self.wallet += pnl - fee
+            self.fees_paid += fee
+            self._remove(sym, side, pos, ts_ms, at, fee, pnl)
+        self.wallet = max(self.wallet, ZERO)
+
+    def _remove(self, symbol, side, pos, ts_ms, price, fee, pnl) -> None:
+        """Book a liquidation fill and drop the position with its reduce-only orders."""
+        del self.positions[(symbol, side)]
         self.liquidations += 1
+        self.epoch += 1
         for cid in list(self.open_ids.get(symbol, ())):
             order = self.orders[cid]
             if order.request.reduce_only and order.request.position_side == side:
@@ -355,9 +445,9 @@ class PaperEngine:
                 "LIQUIDATION",
                 "Sell" if side == LONG else "Buy",
                 pos.size,
-                pos.liq_price,
-                ZERO,
-                -pos.margin,
+                price,
+                fee,
+                pnl,
                 "",
                 False,
             )
@@ -369,11 +459,18 @@ class PaperEngine:
         for cid in self.open_ids.get(symbol, ()):
             req = self.orders[cid].request
             (lows if req.side == BUY else highs).append(req.price)
+        # "low <= liq" equals "low < liq + tiny"; keep the strict test by nudging the level.
+        if self.mode(symbol) == CROSS:
+            falls, rises = self.cross_levels(symbol)
+            if falls is not None:
+                lows.append(falls + NUDGE)
+            if rises is not None:
+                highs.append(rises - NUDGE)
+            return (max(lows) if lows else None, min(highs) if highs else None)
         long_pos = self.positions.get((symbol, LONG))
         if long_pos is not None:
-            # "low <= liq" equals "low < liq + tiny"; keep the strict test by nudging the level.
-            lows.append(long_pos.liq_price + Decimal("1e-12"))
+            lows.append(long_pos.liq_price + NUDGE)
         short_pos = self.positions.get((symbol, SHORT))
         if short_pos is not None:
-            highs.append(short_pos.liq_price - Decimal("1e-12"))
+            highs.append(short_pos.liq_price - NUDGE)
         return (max(lows) if lows else None, min(highs) if highs else None)

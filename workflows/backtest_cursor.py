@@ -42,6 +42,7 @@ class SymbolCursor:
         "grid_closed",
         "levels",
         "funding_due",
+        "epoch",
     )
 
     def __init__(self, feed: SymbolFeed, funding: FundingSeries | None):
@@ -72,6 +73,7 @@ class SymbolCursor:
         self.grid_closed: list[int] = []
         # The engine's trigger prices as floats; None after anything may have moved them.
         self.levels: tuple[float, float] | None = None
+        self.epoch = -1  # the engine's epoch the levels were computed at
 
     def _next_funding(self) -> float:
         """Time of the next funding event (infinity when there is none)."""

@@ -117,11 +117,13 @@ def leave(kind: ActionKind, qty: str, passive: bool = True) -> Callable[[Snapsho
     return make
 
 
-def run_script(rows, side, script, balance="1000", funding=None, start=START, minutes=5):
+def run_script(
+    rows, side, script, balance="1000", funding=None, start=START, minutes=5, mode="cross"
+):
     """Replay scripted decisions on candles; (result, strategy)."""
     strategy = ScriptedStrategy(script)
     pair = BacktestPair(SYMBOL, side, strategy, D(10))
-    settings = EngineSettings(balance=D(balance), interval_minutes=5)
+    settings = EngineSettings(balance=D(balance), interval_minutes=5, margin_mode=mode)
     result = replay_candles(
         {SYMBOL: candles(rows, start, minutes)},
         [pair],
@@ -235,11 +237,13 @@ def crash_path() -> list[float]:
 
 @pytest.mark.parametrize("side", [LONG, SHORT])
 def test_a_crash_liquidates_on_the_first_candle_whose_range_reaches_margin_level_one(side):
-    """The liquidation comes on the candle whose extreme crosses the price where the margin
-    level is exactly 1, not a candle earlier; the whole margin is lost."""
+    """Isolated: the liquidation comes on the candle whose extreme crosses the price where the
+    margin level is exactly 1, not a candle earlier; the whole margin is lost."""
     path = crash_path() if side == LONG else [2 * 100 - p for p in crash_path()]
     rows = flat(WARMUP) + move(path)
-    result, _ = run_script(rows, side, {decision_time(0): entry(ActionKind.OPEN, "1")})
+    result, _ = run_script(
+        rows, side, {decision_time(0): entry(ActionKind.OPEN, "1")}, mode="isolated"
+    )
 
     opened, liquidated = result.engine.fills
     assert opened.kind == "OPEN" and liquidated.kind == "LIQUIDATION"
