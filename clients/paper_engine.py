@@ -100,6 +100,7 @@ class PaperEngine:
         self.maint_tiers: dict[str, tuple] = {}
         # Bumped by everything that can move a liquidation price, so callers may cache them.
         self.epoch = 0
+        self._levels: dict[str, tuple] = {}  # cross levels by symbol, valid for one epoch
         self.maker_fee = Decimal(maker_fee)
         self.taker_fee = Decimal(taker_fee)
         self.slippage = Decimal(slippage)
@@ -128,20 +129,26 @@ class PaperEngine:
 
     def cross_levels(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
         """(falls to, rises to): the symbol's prices that liquidate the cross wallet."""
+        cached = self._levels.get(symbol)
+        if cached is not None and cached[0] == self.epoch:
+            return cached[1]
         base = self.wallet
         legs = []
+        alone = True  # no other symbol's mark takes part, so the result holds until the epoch moves
         for (sym, side), pos in self.positions.items():
             if self.mode(sym) != CROSS:
                 base -= pos.margin  # isolated margin is set apart from the cross wallet
             elif sym == symbol:
                 legs.append((side, pos.size, pos.entry, pos.maint_rate))
             else:  # other symbols count at their last mark
+                alone = False
                 mark = self.marks.get(sym, pos.entry)
                 upnl = unrealised_pnl(side, pos.size, pos.entry, mark)
                 base += upnl - pos.size * mark * pos.maint_rate
-        if not legs:
-            return None, None
-        return cross_level(base, legs)
+        levels = cross_level(base, legs) if legs else (None, None)
+        if alone:
+            self._levels[symbol] = (self.epoch, levels)
+        return levels
 
     def _liquidation_price(self, symbol: str, side: str, pos: PaperPosition) -> Decimal | None:
         """The price the exchange would show as the position's liquidation price."""
