@@ -95,8 +95,8 @@ def resampled_files(
 def run_path(config: BacktestConfig, block: int, seed: int) -> dict:
     """One path: final return, max drawdown, liquidations and the sampled equity curve."""
     files = _load(config, _CACHE)
-    fake = {str(p): f for p, f in zip(config.data, resampled_files(files, config.symbols, block, seed), strict=True)}
-    ready, _ = prepare(config, fake)
+    paths = resampled_files(files, config.symbols, block, seed)
+    ready, _ = prepare(config, {str(p): f for p, f in zip(config.data, paths, strict=True)})
     replay, curve = run_replay(config, ready)
     equity = curve.equity
     balance = float(config.balance)
@@ -180,7 +180,7 @@ def summary_lines(result: dict) -> str:
         f"Monte Carlo: {result['paths']} paths, block {result['block']} candles, "
         f"seed {result['seed']}, {result['workers']} processes"
     )
-    cells = "  ".join(f"p{q:>2}" .rjust(9) for q in PERCENTILES)
+    cells = "  ".join(f"p{q:>2}".rjust(9) for q in PERCENTILES)
     lines = [head, f"{'':<18}{cells}"]
     for key, label in (("return_pct", "return %"), ("max_drawdown_pct", "max drawdown %")):
         values = "  ".join(f"{result[key][q]:9.2f}" for q in PERCENTILES)

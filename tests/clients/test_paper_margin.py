@@ -31,9 +31,7 @@ def rules(symbol="TESTUSDT", tiers=()):
 
 def account(mode: str) -> PaperEngine:
     """1,000 USDT, no trading fees, 0.1 % liquidation fee, 10x on every symbol."""
-    engine = PaperEngine(
-        D(1000), D(0), D(0), D(0), margin_mode=mode, liquidation_fee=FEE
-    )
+    engine = PaperEngine(D(1000), D(0), D(0), D(0), margin_mode=mode, liquidation_fee=FEE)
     engine.leverage.update({"TESTUSDT": D(10), "OTHERUSDT": D(10)})
     return engine
 

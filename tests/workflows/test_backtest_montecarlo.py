@@ -128,9 +128,9 @@ def test_a_strategy_that_never_adds_is_never_liquidated(market_file, monkeypatch
 def test_the_probability_of_liquidation_rises_with_leverage(market_file):
     spec = MonteCarloSpec(paths=10, block=48, seed=7, workers=1)
     odds = [
-        run_monte_carlo(
-            config(market_file, leverage=D(lev), margin_mode="isolated"), spec
-        )["liquidation_probability"]
+        run_monte_carlo(config(market_file, leverage=D(lev), margin_mode="isolated"), spec)[
+            "liquidation_probability"
+        ]
         for lev in (2, 10, 50)
     ]
     assert odds[0] <= odds[1] <= odds[2]
