@@ -187,6 +187,7 @@ class PaperEngine:
             mark_price=mark,
             leverage=pos.leverage,
             liquidation_price=self._liquidation_price(symbol, side, pos),
+            margin_mode=self.mode(symbol),
         )
 
     def all_positions(self) -> list[Position]:

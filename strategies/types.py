@@ -90,6 +90,7 @@ class Position:
     mark_price: Decimal
     leverage: Decimal = Decimal(10)
     liquidation_price: Decimal | None = None
+    margin_mode: str | None = None  # "cross" or "isolated" as the exchange reports it
 
 
 @dataclass(slots=True)
