@@ -41,6 +41,7 @@ class Backtest(OwnedByUser, Base):
     balance: Mapped[Decimal] = mapped_column(Money)
     leverage: Mapped[Decimal] = mapped_column(Money)
     interval_minutes: Mapped[int] = mapped_column(default=5)
+    margin_mode: Mapped[str] = mapped_column(String(8), default="cross", server_default="cross")
     ema_interval: Mapped[int | None] = mapped_column()
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
