@@ -13,6 +13,7 @@ from pathlib import Path
 from clients.base import ExchangeClient, OrderRequest, OrderResult
 from clients.errors import (
     AuthenticationError,
+    InvalidOrderError,
     OutcomeUnknownError,
     TemporaryError,
 )
@@ -20,7 +21,7 @@ from clients.market import MINUTE_MS, PriceSource
 from clients.paper_engine import ISOLATED, PaperEngine, PaperOrder, PaperPosition
 from strategies.types import Balance, Candle, InstrumentRules, Position, Ticker
 
-FAULTS = ("timeout_after_accept", "timeout_before_accept", "auth", "temporary")
+FAULTS = ("timeout_after_accept", "timeout_before_accept", "auth", "temporary", "reject")
 KEEP_FINAL_ORDERS = 2000
 
 
@@ -126,6 +127,8 @@ class PaperClient(ExchangeClient):
         self._call("place_order", order.symbol)
         if self._take_fault("timeout_before_accept"):
             raise OutcomeUnknownError("request timed out", exchange="paper")
+        if self._take_fault("reject"):
+            raise InvalidOrderError("simulated refusal", code="rejected", exchange="paper")
         self.sync(order.symbol)
         ticker = self.market.ticker(order.symbol, self.clock())
         rules = self.market.instrument(order.symbol)
