@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from clients.base import FILLED
+from workflows.backtest_data import fmt_ms
 from workflows.backtest_engine import REJECTED, ReplayResult
 
 REFUSAL = "exchange refusal"
@@ -53,6 +54,10 @@ class Divergence:
     cause: str
     live: DriftOrder | None
     replay: DriftOrder | None
+
+    def when(self) -> str:
+        """The decision time as 'YYYY-MM-DD HH:MM' UTC."""
+        return fmt_ms(self.t_ms)
 
     def describe(self) -> str:
         """One line for the page and the weekly message."""
