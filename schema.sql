@@ -167,6 +167,8 @@ CREATE TABLE IF NOT EXISTS trading_pairs (
 	strategy VARCHAR(32) NOT NULL,
 	strategy_params JSONB NOT NULL,
 	is_active BOOLEAN NOT NULL,
+	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
+	exchange_margin_mode VARCHAR(8),
 	alert_keys JSONB NOT NULL,
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
@@ -176,6 +178,7 @@ CREATE TABLE IF NOT EXISTS trading_pairs (
 	CONSTRAINT ck_trading_pairs_leverage CHECK (leverage > 0 AND leverage <= 125),
 	CONSTRAINT ck_trading_pairs_ema_interval CHECK (ema_interval IN (1, 5, 15, 30, 60, 240, 1440, 10080, 43200, 129600, 518400)),
 	CONSTRAINT ck_trading_pairs_symbol CHECK (symbol <> ''),
+	CONSTRAINT ck_trading_pairs_margin_mode CHECK (margin_mode IN ('cross', 'isolated')),
 	CONSTRAINT fk_trading_pairs_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE
 );
 
@@ -190,6 +193,7 @@ CREATE TABLE IF NOT EXISTS backtests (
 	balance NUMERIC(28, 10) NOT NULL,
 	leverage NUMERIC(28, 10) NOT NULL,
 	interval_minutes INTEGER NOT NULL,
+	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
 	ema_interval INTEGER,
 	start_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	end_at TIMESTAMP WITH TIME ZONE NOT NULL,
