@@ -167,11 +167,11 @@ CREATE TABLE IF NOT EXISTS trading_pairs (
 	strategy VARCHAR(32) NOT NULL,
 	strategy_params JSONB NOT NULL,
 	is_active BOOLEAN NOT NULL,
-	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
-	exchange_margin_mode VARCHAR(8),
 	alert_keys JSONB NOT NULL,
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
+	exchange_margin_mode VARCHAR(8),
 	CONSTRAINT pk_trading_pairs PRIMARY KEY (id),
 	CONSTRAINT uq_trading_pairs_bot_id_symbol_side UNIQUE (bot_id, symbol, side),
 	CONSTRAINT ck_trading_pairs_side CHECK (side IN ('Long', 'Short')),
@@ -193,7 +193,6 @@ CREATE TABLE IF NOT EXISTS backtests (
 	balance NUMERIC(28, 10) NOT NULL,
 	leverage NUMERIC(28, 10) NOT NULL,
 	interval_minutes INTEGER NOT NULL,
-	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
 	ema_interval INTEGER,
 	start_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	end_at TIMESTAMP WITH TIME ZONE NOT NULL,
@@ -206,6 +205,7 @@ CREATE TABLE IF NOT EXISTS backtests (
 	started_at TIMESTAMP WITH TIME ZONE,
 	finished_at TIMESTAMP WITH TIME ZONE,
 	heartbeat_at TIMESTAMP WITH TIME ZONE,
+	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
 	CONSTRAINT pk_backtests PRIMARY KEY (id),
 	CONSTRAINT ck_backtests_status CHECK (status IN ('queued', 'running', 'done', 'error')),
 	CONSTRAINT ck_backtests_progress CHECK (progress >= 0 AND progress <= 1000),
@@ -316,4 +316,4 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0001_initial') ON CONFLICT DO NOTHING;
+INSERT INTO alembic_version (version_num) VALUES ('0002_margin_modes') ON CONFLICT DO NOTHING;

@@ -55,14 +55,15 @@ class TradingPair(OwnedThroughBot, Base):
     strategy: Mapped[str] = mapped_column(String(32), default="martingale")
     strategy_params: Mapped[dict] = mapped_column(JSONType, default=dict)
     is_active: Mapped[bool] = mapped_column(default=True)
-    # The mode the owner means: what paper trading simulates and what the exchange should have.
-    margin_mode: Mapped[str] = mapped_column(String(8), default="cross", server_default="cross")
-    # The mode the exchange reported for the pair's position at the last run (None: not seen).
-    exchange_margin_mode: Mapped[str | None] = mapped_column(String(8), default=None)
     # Alert keys reported by the pair's last run, so refusals are told once per condition.
     alert_keys: Mapped[list] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+    # Last, as ALTER TABLE adds them (revision 0002_margin_modes).
+    # The mode the owner means: what paper trading simulates and what the exchange should have.
+    margin_mode: Mapped[str] = mapped_column(String(8), default="cross", server_default="cross")
+    # The mode the exchange reported for the pair's position at the last run (None: not seen).
+    exchange_margin_mode: Mapped[str | None] = mapped_column(String(8), default=None)
 
     bot = relationship("Bot", back_populates="pairs")
 
