@@ -52,7 +52,7 @@ build_venv() {
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$rel/requirements.txt" \
-      || die "pip install -r requirements.txt failed; $PREVIOUS_RELEASE is still live"
+      || die "pip install -r requirements.txt failed (above); $(still_live)"
     touch "$venv/.complete"
   fi
   ln -sfn "$venv" "$rel/.venv"
@@ -111,6 +111,12 @@ setup_database() {
   fi
 }
 
+still_live() {
+  # What a failure before the switch leaves serving.
+  if [ -n "$PREVIOUS_RELEASE" ]; then echo "$PREVIOUS_RELEASE is still live"
+  else echo "nothing was switched live"; fi
+}
+
 has_migrations() { [ -d "$1/saas/migrations" ]; }
 
 db_revision() {
@@ -126,7 +132,7 @@ backup_before_migrating() {
   log "backing up the database before migrating (deploy/backup.sh)"
   "$RELEASES/$NEW_RELEASE/deploy/backup.sh" --env-file "$ENV_FILE" --dir "$BACKUP_DIR" \
     --label "pre-$NEW_RELEASE" >/dev/null \
-    || die "the backup before migrating failed; nothing was migrated ($PREVIOUS_RELEASE is live)"
+    || die "the backup before migrating failed; nothing was migrated, $(still_live)"
 }
 
 migrate() {
@@ -136,7 +142,7 @@ migrate() {
     before="$(db_revision "$rel")"
     log "migrating the database (flask --app saas db upgrade)"
     app_flask "$rel" db upgrade \
-      || die "flask --app saas db upgrade failed (above); ${PREVIOUS_RELEASE:-nothing} is still live"
+      || die "flask --app saas db upgrade failed (above); $(still_live)"
     after="$(db_revision "$rel")"
   else
     log "creating missing tables (flask --app saas init-db)"

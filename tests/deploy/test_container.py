@@ -97,8 +97,7 @@ def test_compose_runs_app_runner_postgres_and_redis():
 
 def test_the_docs_give_the_same_container_commands():
     """DEPLOYMENT.md's container section uses the entry point's commands and compose's services."""
-    section = DOCS[DOCS.index("## Containers") :]
-    section = section[: section.index("\n## ", 5)]
+    section = re.search(r"^## \d+\. Containers\n(.*?)^## ", DOCS, re.S | re.M).group(1)
 
     for command in (
         "docker compose up -d --build",

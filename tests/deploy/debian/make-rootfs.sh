@@ -11,11 +11,13 @@ mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 packages="python3,python3-venv,postgresql,postgresql-client,cron,rsync,openssl,logrotate"
 packages+=",ca-certificates,procps,iproute2,nginx,git,curl"
 
-if [ -f "$dir/.complete" ]; then exit 0; fi
-rm -rf "$dir.tmp"
-debootstrap --variant=minbase --include="$packages" bookworm "$dir.tmp" "$mirror" >&2
-# Services must not start inside the chroot while packages are set up.
-rm -f "$dir.tmp/usr/sbin/policy-rc.d"
-rm -rf "$dir"
-mv "$dir.tmp" "$dir"
-touch "$dir/.complete"
+if [ ! -f "$dir/.complete" ]; then
+  rm -rf "$dir.tmp"
+  debootstrap --variant=minbase --include="$packages" bookworm "$dir.tmp" "$mirror" >&2
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+  touch "$dir/.complete"
+fi
+# PostgreSQL's package picks the next free port when this machine's own server holds 5432 while
+# the cluster is created; a fresh server has its cluster on 5432, so the copy gets that port.
+sed -i 's/^port = [0-9]*/port = 5432/' "$dir"/etc/postgresql/*/main/postgresql.conf
