@@ -43,7 +43,7 @@ def test_install_script_does_every_step_idempotently():
         "python3 -m venv",
         'pip" install --quiet',
         "CREATE ROLE",
-        "createdb -p \"$DB_PORT\" --owner",
+        'createdb -p "$DB_PORT" --owner',
         "db upgrade",
         "db downgrade",
         "systemctl enable dcabot-web",

@@ -68,7 +68,7 @@ class Sandbox:
         )
         # /dev from the host inside the private mount namespace only; a tmpfs /run as at boot.
         inside = (
-            "mount --rbind /dev \"$0/dev\" && mount -t tmpfs tmpfs \"$0/run\" "
+            'mount --rbind /dev "$0/dev" && mount -t tmpfs tmpfs "$0/run" '
             '&& exec chroot "$0" /bin/sh -c "ip link set lo up && exec sleep infinity"'
         )
         self.holder = subprocess.Popen(
