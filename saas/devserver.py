@@ -98,14 +98,21 @@ def prepare(env: dict, *, now: datetime):
     """The app with its schema, and the first-start details (admin, demo bot)."""
     from saas import create_app  # noqa: PLC0415
     from saas.config import Config  # noqa: PLC0415
-    from saas.db import create_schema  # noqa: PLC0415
+    from saas.db import create_schema, database_url, make_engine  # noqa: PLC0415
     from saas.demo import first_start  # noqa: PLC0415
     from saas.extensions import db  # noqa: PLC0415
 
+    # `flask --app saas db upgrade` before the app starts, as install.sh does (the app refuses
+    # a database behind the code).
+    engine = make_engine(database_url(env))
+    try:
+        for line in create_schema(engine):
+            logging.getLogger("dcabot.dev").info("schema: %s", line)
+    finally:
+        engine.dispose()
     app = create_app(Config(env))
     app.config["RUNNER_STATE_FILE"] = env["RUNNER_STATE_FILE"]
     with app.app_context():
-        create_schema(db.engine)
         start = first_start(db.session, env, now=now)
         db.session.commit()
     return app, start

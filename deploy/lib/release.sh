@@ -122,7 +122,9 @@ has_migrations() { [ -d "$1/saas/migrations" ]; }
 db_revision() {
   # The database's Alembic revision as release $1 sees it (empty: none recorded).
   has_migrations "$1" || return 0
-  app_flask "$1" db current 2>/dev/null | grep -oE '^[0-9A-Za-z_]+' | head -n1 || true
+  # `db current` prints "database: <revision>" ("(none)" for an empty database) first.
+  app_flask "$1" db current 2>/dev/null | sed -n 's/^database: //p' | head -n1 \
+    | sed -e 's/^(none)$//' || true
 }
 
 backup_before_migrating() {

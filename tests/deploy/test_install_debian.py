@@ -165,7 +165,7 @@ def test_upgrade_migrates_before_switching_and_restarts_gunicorn(box):
     meta = ok(box, f"cat /opt/dcabot/{new_release}/.dcabot-release")
     assert f"PREVIOUS={old_release.split('/')[1]}" in meta
     assert f"DB_REVISION_BEFORE={head}" in meta and "DB_REVISION_AFTER=deploy_probe_1" in meta
-    assert ok(box, "dcabot-flask db current").split()[0] == "deploy_probe_1"
+    assert "database: deploy_probe_1\n" in ok(box, "dcabot-flask db current")
     ok(box, "runuser -u postgres -- psql -tA dcabot -c 'SELECT count(*) FROM deploy_probe'")
     assert ok(box, "ls /var/backups/dcabot/").count(".dump") == 1
     assert web_pid(box) != old_pid
@@ -221,7 +221,7 @@ def test_repaired_postgresql_is_started_by_the_installer(box):
 
     assert "starting PostgreSQL at 127.0.0.1:5432" in out
     if has_migrations(box):
-        assert ok(box, "dcabot-flask db current").split()[0] == "deploy_probe_1"
+        assert "database: deploy_probe_1\n" in ok(box, "dcabot-flask db current")
     assert healthz(box)[0] == 200
 
 
