@@ -140,6 +140,12 @@ backup_before_migrating() {
 migrate() {
   # Schema first, code second: the live release keeps running while the new one migrates.
   local rel="$RELEASES/$NEW_RELEASE" before="" after=""
+  if [ "$NEW_RELEASE" = "$PREVIOUS_RELEASE" ] && has_migrations "$rel"; then
+    # A re-run of the live release: nothing to record, only make sure the schema is at head.
+    log "checking the database is migrated (flask --app saas db upgrade)"
+    app_flask "$rel" db upgrade || die "flask --app saas db upgrade failed (above)"
+    return 0
+  fi
   if has_migrations "$rel"; then
     before="$(db_revision "$rel")"
     log "migrating the database (flask --app saas db upgrade)"
