@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until Ctrl+C or SIGTERM."""
     from werkzeug.serving import make_server  # noqa: PLC0415
 
+    from saas.config import ConfigError  # noqa: PLC0415
+    from saas.schema_version import SchemaError  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(prog="python -m saas.devserver", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -155,7 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     base = environment()
     base.setdefault("BASE_URL", f"http://{args.host}:{args.port}")
     env = dev_environment(base)
-    app, start = prepare(env, now=datetime.now(UTC))
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # our own line says what was done
+    try:
+        app, start = prepare(env, now=datetime.now(UTC))
+    except (SchemaError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     server = make_server(args.host, args.port, app, threaded=True)
     runner = None if args.no_runner else BackgroundRunner(env)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -20,8 +20,10 @@ from sqlalchemy.types import TypeDecorator
 
 from saas.schema_version import (
     BASE_REVISION,
+    SchemaError,
     SchemaState,
     database_state,
+    unknown_revisions,
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -53,6 +55,11 @@ def upgrade(engine: Engine, revision: str = "head") -> list[str]:
     """Bring the database to ``revision``; what was done, one line each (for the CLI)."""
     said = []
     state = database_state(engine)
+    if unknown := unknown_revisions(state):
+        raise SchemaError(
+            f"the database is at revision {', '.join(unknown)}, which this code does not know: "
+            "deploy the code that migrated it, or downgrade the database with that code"
+        )
     if state.legacy:
         # Made by the first init-db: that schema is the first revision, so mark it as such.
         stamp(engine, BASE_REVISION)

@@ -84,9 +84,7 @@ def problem(state: SchemaState) -> str | None:
         return f"the database has no dcabot tables yet: run `{UPGRADE_COMMAND}`"
     if state.legacy:
         return f"the database was made before migrations existed: run `{UPGRADE_COMMAND}`"
-    known = _known_revisions()
-    unknown = [r for r in state.revisions if r not in known]
-    if unknown:
+    if unknown := unknown_revisions(state):
         return (
             f"the database is at revision {', '.join(unknown)}, which this code does not know "
             "(newer code migrated it?): deploy that code again, or downgrade the database with it"
@@ -95,6 +93,12 @@ def problem(state: SchemaState) -> str | None:
         f"the database is at revision {', '.join(state.revisions) or 'none'} but the code needs "
         f"{', '.join(heads)}: run `{UPGRADE_COMMAND}`"
     )
+
+
+def unknown_revisions(state: SchemaState) -> list[str]:
+    """The database's revisions that no migration file of this code defines."""
+    known = _known_revisions()
+    return [r for r in state.revisions if r not in known]
 
 
 @lru_cache(maxsize=1)
