@@ -5,8 +5,8 @@
 - login_throttles: the sign-in counters, shared by every web worker.
 - bots.key_check: what the exchange said of the key's permissions at the last check.
 
-Revision ID: 0003_security_hardening
-Revises: 0002_admin
+Revision ID: 0004_security_hardening
+Revises: 0003_margin_modes
 Created: 2026-12-04 17:44:20.446784
 """
 
@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql
 # JSON on SQLite, JSONB on PostgreSQL (saas.models.base.JSONType).
 JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
-revision = "0003_security_hardening"
-down_revision = "0002_admin"
+revision = "0004_security_hardening"
+down_revision = "0003_margin_modes"
 branch_labels = None
 depends_on = None
 
