@@ -1,6 +1,17 @@
 -- dcabot schema for PostgreSQL, generated from saas/models by `flask --app saas schema`.
 -- Do not edit: change the models and regenerate (a test fails when this file is stale).
 
+CREATE TABLE IF NOT EXISTS login_throttles (
+	id SERIAL NOT NULL,
+	scope VARCHAR(16) NOT NULL,
+	key VARCHAR(64) NOT NULL,
+	failures INTEGER NOT NULL,
+	window_start TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_login_throttles PRIMARY KEY (id),
+	CONSTRAINT uq_login_throttles_scope_key UNIQUE (scope, key),
+	CONSTRAINT ck_login_throttles_failures CHECK (failures >= 0)
+);
+
 CREATE TABLE IF NOT EXISTS stripe_events (
 	id SERIAL NOT NULL,
 	event_id VARCHAR(255) NOT NULL,
@@ -36,6 +47,7 @@ CREATE TABLE IF NOT EXISTS users (
 	suspended_at TIMESTAMP WITH TIME ZONE,
 	plan_override VARCHAR(32),
 	plan_override_until TIMESTAMP WITH TIME ZONE,
+	session_generation INTEGER DEFAULT '0' NOT NULL,
 	CONSTRAINT pk_users PRIMARY KEY (id),
 	CONSTRAINT ck_users_role CHECK (role IN ('user', 'support', 'admin')),
 	CONSTRAINT ck_users_status CHECK (status IN ('active', 'suspended')),
@@ -90,6 +102,7 @@ CREATE TABLE IF NOT EXISTS bots (
 	last_error TEXT,
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	key_check JSONB,
 	CONSTRAINT pk_bots PRIMARY KEY (id),
 	CONSTRAINT ck_bots_exchange CHECK (exchange IN ('phemex', 'bybit', 'paper')),
 	CONSTRAINT ck_bots_status CHECK (status IN ('stopped', 'running', 'paused', 'error')),
@@ -379,4 +392,4 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0003_margin_modes') ON CONFLICT DO NOTHING;
+INSERT INTO alembic_version (version_num) VALUES ('0004_security_hardening') ON CONFLICT DO NOTHING;

@@ -94,6 +94,11 @@ class ExchangeClient(ABC):
     def get_ticker(self, symbol: str) -> Ticker:
         """Best bid and ask."""
 
+    def get_key_permissions(self):
+        """The key's permissions (clients.key_permissions.KeyPermissions), or None when the
+        exchange's API does not tell them (Phemex, the paper exchange)."""
+        return None
+
     @abstractmethod
     def get_balance(self) -> Balance:
         """USDT wallet balance and margin in use."""

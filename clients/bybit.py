@@ -47,6 +47,7 @@ from clients.http_codec import (
     rows_of,
 )
 from clients.http_policy import Call, ClockSkewError, RequestBudget
+from clients.key_permissions import KeyPermissions, parse_bybit_key_info
 from strategies.types import Balance, Candle, InstrumentRules, Position, Ticker
 
 # Public names; the wire ones are re-exported from clients.bybit_wire.
@@ -243,6 +244,10 @@ class BybitClient(HttpExchangeClient):
         if not rows:
             raise self.error(ExchangeDataError, "wallet-balance returned no account")
         return parse_balance(rows[0])
+
+    def get_key_permissions(self) -> KeyPermissions:
+        """What this key may do and from where (GET /v5/user/query-api)."""
+        return parse_bybit_key_info(self._call("GET", "/v5/user/query-api"))
 
     def get_positions(self) -> list[Position]:
         """Every open USDT position, both sides, through all pages."""

@@ -34,7 +34,23 @@ wsgi_app = "saas:create_app()"
 
 
 def on_starting(server):
-    """Start each boot with an empty Prometheus multiprocess folder (stale files skew counters)."""
+    """Refuse per-worker rate-limit counters; empty the Prometheus multiprocess folder."""
+    # Workers inherit this, so the app knows how many processes share its counters.
+    os.environ["DCABOT_WEB_WORKERS"] = str(server.cfg.workers)
+    from saas import environment
+    from saas.config import PRODUCTION, ConfigError, check_rate_limit_storage
+
+    settings = environment()
+    try:
+        check_rate_limit_storage(
+            (settings.get("DCABOT_ENV") or PRODUCTION).strip().lower(),
+            settings.get("RATELIMIT_STORAGE_URI") or "memory://",
+            server.cfg.workers,
+        )
+    except ConfigError as exc:
+        server.log.error("dcabot: %s", exc)
+        raise SystemExit(1) from None
+    # Start each boot with an empty Prometheus multiprocess folder (stale files skew counters).
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         os.makedirs(folder, exist_ok=True)

@@ -35,7 +35,7 @@ ROLLBACK=0
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages the server needs (nginx is added unless --skip-nginx).
 PACKAGES="python3 python3-venv postgresql postgresql-client cron rsync openssl logrotate"
-PACKAGES+=" ca-certificates procps iproute2 curl"
+PACKAGES+=" ca-certificates procps iproute2 curl redis-server"
 
 usage() {
   cat <<EOF

@@ -57,10 +57,16 @@ def _maintenance_command() -> bool:
 
 def _check_production(app) -> None:
     """Refuse to serve in production with a made-up SECRET_KEY; warn about missing settings."""
-    from saas.config import PRODUCTION, ConfigError  # noqa: PLC0415
+    from saas.config import PRODUCTION, ConfigError, check_rate_limit_storage  # noqa: PLC0415
 
     if app.config.get("ENV") != PRODUCTION:
         return
+    if not _maintenance_command():
+        check_rate_limit_storage(
+            app.config["ENV"],
+            app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+            int(app.config.get("WEB_WORKERS") or 1),
+        )
     if app.config.get("SECRET_KEY_GENERATED") and not _maintenance_command():
         raise ConfigError(
             "SECRET_KEY is not set: sessions could be forged and would end at every restart. "
@@ -107,16 +113,18 @@ def _register_blueprints(app) -> None:
 
 def _bind_extensions(app) -> None:
     """Bind login, CSRF and rate limiting; harden responses; error pages."""
-    from saas import errors, web_security  # noqa: PLC0415
-    from saas.auth.sessions import install_user_protocol  # noqa: PLC0415
+    from saas import errors, inputs, web_security  # noqa: PLC0415
+    from saas.auth import sessions  # noqa: PLC0415
     from saas.extensions import csrf, limiter, login_manager  # noqa: PLC0415
 
-    install_user_protocol()
+    sessions.install_user_protocol()
     login_manager.init_app(app)
     login_manager.session_protection = app.config.get("SESSION_PROTECTION", "strong")
     csrf.init_app(app)
     limiter.init_app(app)
     web_security.init_app(app)
+    inputs.init_app(app)
+    sessions.init_app(app)
     errors.register_error_handlers(app)
 
 

@@ -64,7 +64,14 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_HEADERS_ENABLED = True
+    # Sign-in throttle (saas.services.accounts.throttle; counters in the database): failed
+    # attempts per (account, client address), per client address, and failures on an account
+    # after which addresses it never signed in from get only LOGIN_SLOWED_MAX_FAILURES.
     LOGIN_MAX_FAILURES = 5
+    LOGIN_ADDRESS_MAX_FAILURES = 20
+    LOGIN_ACCOUNT_SLOWDOWN_FAILURES = 10
+    LOGIN_SLOWED_MAX_FAILURES = 2
+    LOGIN_KNOWN_ADDRESS_DAYS = 90
     LOGIN_WINDOW_MINUTES = 15
     LOGIN_LOCK_MINUTES = 15
     LOGIN_REQUEST_LIMIT = "30 per minute"  # every login POST, against floods
@@ -105,6 +112,16 @@ class Config:
         # Behind nginx the client address is in X-Forwarded-For; trust that many proxies.
         self.TRUSTED_PROXIES = _int(env, "TRUSTED_PROXIES", 1 if secure else 0)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX") or ""
+        # Sessions not asked to be remembered end after this many minutes without a request.
+        self.SESSION_IDLE_MINUTES = _int(env, "SESSION_IDLE_MINUTES", 30)
+        # How many processes serve the app (deploy/gunicorn.conf.py sets it for its workers).
+        self.WEB_WORKERS = _int(env, "DCABOT_WEB_WORKERS", 1)
+        # The address exchanges see this server connect from, shown to users who should
+        # whitelist it on their API key (blank: the server's own address toward the exchange).
+        self.EGRESS_IP = (env.get("EGRESS_IP") or "").strip()
+        # Seconds a server may be ahead of or behind us on signed webhooks.
+        self.WEBHOOK_TOLERANCE_SECONDS = _int(env, "WEBHOOK_TOLERANCE_SECONDS", 300)
         self._mail_settings(env)
 
     def _mail_settings(self, env: Mapping[str, str]) -> None:
@@ -123,6 +140,19 @@ class Config:
         self.MAIL_USE_SSL = _flag(env, "MAIL_USE_SSL", False)
         self.MAIL_TIMEOUT = _int(env, "MAIL_TIMEOUT", 10)
         self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER") or "dcabot <noreply@localhost>"
+
+
+def check_rate_limit_storage(env_name: str, storage_uri: str, workers: int) -> None:
+    """ConfigError when production would keep rate-limit counters in each worker's memory.
+
+    With several workers each would count on its own, so a limit of 5 would allow 5 per worker.
+    """
+    if env_name == PRODUCTION and workers > 1 and (storage_uri or "").startswith("memory://"):
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is memory:// but {workers} web workers would each keep their "
+            "own counters: set it to redis://127.0.0.1:6379/0 (apt-get install redis-server), "
+            "or run one worker (GUNICORN_WORKERS=1)"
+        )
 
 
 class TestConfig(Config):

@@ -5,8 +5,9 @@ A bot process imports this and the models only; Flask stays out of it to keep st
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -76,11 +77,26 @@ def engine_options(url: URL) -> dict:
     return {"pool_pre_ping": True}
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Make an existing SQLite file (and its WAL, shared-memory and journal files) readable by
+    its owner only (0600), and the default instance/ folder 0700. Nothing is created here: a
+    missing file or folder stays missing, so a wrong DATABASE_URL is still reported as such."""
+    folder = path.parent
+    if folder.is_dir() and folder.resolve() == DEFAULT_SQLITE_PATH.parent.resolve():
+        if folder.stat().st_mode & 0o077:
+            os.chmod(folder, 0o700)
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if candidate.exists() and candidate.stat().st_mode & 0o077:
+            os.chmod(candidate, 0o600)
+
+
 def configure_engine(engine: Engine) -> Engine:
-    """SQLite connections enforce foreign keys and use WAL, so bots and the web app share a file."""
+    """SQLite connections enforce foreign keys and use WAL, so bots and the web app share a file;
+    each connection makes the file private (``private_sqlite_file``)."""
     if engine.dialect.name != "sqlite":
         return engine
-    file_backed = sqlite_path(engine.url) is not None
+    path = sqlite_path(engine.url)
+    file_backed = path is not None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -92,6 +108,11 @@ def configure_engine(engine: Engine) -> Engine:
                 cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
+        if file_backed:
+            # SQLite made the file with the process umask (often 0644): the owner's only now.
+            # A read-only mount or a file we do not own: SQLite itself reports what matters.
+            with suppress(OSError):
+                private_sqlite_file(path)
 
     return engine
 
@@ -129,7 +150,7 @@ def create_schema(engine: Engine) -> list[str]:
     from saas.schema_version import database_state, stamp_head  # noqa: PLC0415
 
     if engine.dialect.name == "sqlite" and (path := sqlite_path(engine.url)) is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if database_state(engine).empty:
         with engine.begin() as connection:
             Base.metadata.create_all(connection)

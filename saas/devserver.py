@@ -19,18 +19,30 @@ from pathlib import Path
 from saas import ROOT, environment
 
 INSTANCE = ROOT / "instance"
+# The keys live apart from the data they protect, so a copy of instance/ (the database) never
+# carries the ENCRYPTION_KEY that opens its exchange keys.
+KEYS = ROOT / "keys"
 RUNNER_PERIOD_S = 60.0
 # What bot processes and the runner may see of the environment (the rest stays here).
 RUNNER_CHILD_ENV = "PAPER_PRICES,PAPER_BALANCE,TELEGRAM_BOT_TOKEN"
 logger = logging.getLogger("dcabot.devserver")
 
 
-def instance_secret(name: str, make, directory: Path = INSTANCE) -> str:
-    """The secret kept in instance/<name>, made (readable by the owner only) on first use."""
+def instance_secret(name: str, make, directory: Path = KEYS, moved_from: Path | None = None) -> str:
+    """The secret kept in <directory>/<name> (folder 0700, file 0600), made on first use.
+
+    A secret an older version kept in ``moved_from`` (instance/) is moved here, not remade:
+    a new ENCRYPTION_KEY would leave every stored exchange key unreadable.
+    """
     path = directory / name
+    old = moved_from / name if moved_from is not None else None
+    if not path.exists() and old is not None and old.is_file():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.replace(old, path)
+        os.chmod(path, 0o600)
     if path.is_file() and path.read_text().strip():
         return path.read_text().strip()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = make()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
@@ -38,18 +50,31 @@ def instance_secret(name: str, make, directory: Path = INSTANCE) -> str:
     return value
 
 
-def dev_environment(base: Mapping[str, str], directory: Path = INSTANCE) -> dict:
-    """The environment of a local run: development mode, console mail, kept secrets."""
+def dev_environment(
+    base: Mapping[str, str], directory: Path = INSTANCE, keys: Path | None = None
+) -> dict:
+    """The environment of a local run: development mode, console mail, kept secrets.
+
+    Data goes in ``directory`` (instance/), the secrets in ``keys`` (keys/ beside it for the
+    real instance folder, ``directory``/keys otherwise).
+    """
     from saas.security import generate_key  # noqa: PLC0415
+
+    if keys is None:
+        keys = KEYS if directory == INSTANCE else directory / "keys"
 
     env = dict(base)
     env.setdefault("DCABOT_ENV", "development")
     env.setdefault("MAIL_BACKEND", "console")
     env.setdefault("BASE_URL", "http://127.0.0.1:8000")
     if not env.get("SECRET_KEY"):
-        env["SECRET_KEY"] = instance_secret("secret_key", lambda: secrets.token_hex(32), directory)
+        env["SECRET_KEY"] = instance_secret(
+            "secret_key", lambda: secrets.token_hex(32), keys, moved_from=directory
+        )
     if not env.get("ENCRYPTION_KEY"):
-        env["ENCRYPTION_KEY"] = instance_secret("encryption_key", generate_key, directory)
+        env["ENCRYPTION_KEY"] = instance_secret(
+            "encryption_key", generate_key, keys, moved_from=directory
+        )
     env.setdefault("RUNNER_STATE_FILE", str(directory / "runner-state.json"))
     return env
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = (
@@ -17,8 +17,10 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-# nginx adds HSTS in production (deploy/nginx-dcabot.conf); a second copy from the app would
-# make the header a list, so the app leaves it to the proxy.
+# Two years, as nginx sends it: browsers then refuse plain HTTP to this host. The app sends it
+# whenever cookies are Secure (production), so an install behind another proxy gets it too;
+# deploy/nginx-dcabot.conf hides the app's copy and adds its own, so the header appears once.
+HSTS = "max-age=63072000"
 
 
 def client_ip() -> str | None:
@@ -27,9 +29,11 @@ def client_ip() -> str | None:
 
 
 def add_security_headers(response):
-    """Every response gets the headers; dynamic HTML is never cached (it shows account data)."""
+    """Every response gets the headers (HSTS in production); dynamic HTML is never cached."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -20,7 +20,7 @@ from saas.auth import mails
 from saas.auth.sessions import refresh_login
 from saas.auth.web import config_limit, key_ring, utc_now
 from saas.extensions import db, limiter
-from saas.security import hash_password, user_context, verify_and_upgrade
+from saas.security import user_context, verify_and_upgrade
 from saas.services.accounts import credentials as accounts
 from saas.services.accounts import totp
 from saas.services.accounts.audit import record_audit
@@ -250,11 +250,11 @@ def recovery_codes():
 @login_required
 @reauth_limit()
 def end_other_sessions():
-    """Log out every other device (the password is re-hashed, so their sessions stop loading)."""
+    """Log out every other device (a new session generation: their cookies stop loading)."""
     form = PasswordConfirmForm()
     if form.validate_on_submit():
         if verify_and_upgrade(current_user, form.current_password.data):
-            current_user.password_hash = hash_password(form.current_password.data)
+            accounts.end_sessions(current_user)
             record_audit(
                 current_user,
                 "sessions_ended",

@@ -31,7 +31,7 @@ from saas.auth.web import config_limit, key_ring, login_settings, utc_now
 from saas.extensions import client_address, db, limiter
 from saas.models import USER_ACTIVE, User
 from saas.services.accounts import credentials as accounts
-from saas.services.accounts import totp
+from saas.services.accounts import throttle as throttle_rules
 from saas.services.accounts.audit import record_audit
 from saas.services.accounts.tokens import TokenError, user_for_reset, user_for_verification
 from saas.services.accounts.users import AccountError, normalize_email
@@ -40,8 +40,8 @@ from saas.web_security import client_ip
 
 INVALID_LOGIN = "Wrong e-mail address or password."
 LOCKED_LOGIN = (
-    "Too many failed attempts: signing in is paused for a while. Try again in 15 minutes, or "
-    "set a new password with \u201cForgot your password?\u201d."
+    "Too many failed attempts from your address: signing in from here is paused for a while. "
+    "Try again in 15 minutes, or set a new password with \u201cForgot your password?\u201d."
 )
 RECOVERY_USED = (
     "You signed in with a recovery code; it will not work again. Make new codes in your "
@@ -81,7 +81,6 @@ def finish_login(
     """Record the sign-in, start a fresh session and go where the user was headed."""
     accounts.complete_login(db.session, user, now=utc_now(), ip=client_ip(), method=method)
     db.session.commit()
-    throttle.clear_account(user.email)
     start_session(user, remember=remember)
     if notice:
         flash(notice, "warning")  # after start_session, which empties the session
@@ -89,9 +88,17 @@ def finish_login(
 
 
 def _attempt_login(form: LoginForm):
-    """A redirect when the password was right; None (with the form's error set) otherwise."""
-    email = form.email.data
-    if throttle.login_blocked(email):
+    """A redirect when the password was right; None (with the form's error set) otherwise.
+
+    The attempt is counted and committed before the password is checked, so concurrent
+    requests on any worker get no more checks than the throttle allows; a made-up address
+    goes through the same steps and answers as a real one.
+    """
+    email, now = form.email.data, utc_now()
+    keys, rule = throttle.keys(email), throttle.settings()
+    allowed = throttle_rules.begin_attempt(db.session, keys, now=now, settings=rule)
+    db.session.commit()
+    if not allowed:
         form.form_errors.append(LOCKED_LOGIN)
         return None
     suspended = suspended_login_message(db.session, email, form.password.data)
@@ -102,18 +109,16 @@ def _attempt_login(form: LoginForm):
         db.session,
         email,
         form.password.data,
-        now=utc_now(),
+        now=now,
         ip=client_ip(),
         settings=login_settings(),
     )
     if result.status != accounts.LOGIN_OK:
-        if result.status == accounts.LOGIN_INVALID:
-            throttle.count_failure(email)
+        throttle_rules.record_failure(db.session, keys, now=now, settings=rule)
         db.session.commit()
-        form.form_errors.append(
-            LOCKED_LOGIN if result.status == accounts.LOGIN_LOCKED else INVALID_LOGIN
-        )
+        form.form_errors.append(INVALID_LOGIN)
         return None
+    throttle_rules.record_success(db.session, keys, now=now)
     user = result.user
     db.session.commit()  # an upgraded password hash
     if user.totp_secret_encrypted:
@@ -165,25 +170,27 @@ def _pending_user() -> User | None:
     key_func=_pending_key,
     deduct_when=lambda response: response.status_code != 302,
 )
-@limiter.limit(
-    config_limit("TOTP_LIMIT"),
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code != 302,
-)
 def two_factor():
-    """The code from the authenticator app, or a recovery code."""
+    """The code from the authenticator app, or a recovery code (each works once)."""
     user = _pending_user()
     if user is None:
         session.pop(PENDING_KEY, None)
         flash("Please log in again.", "info")
         return redirect(url_for("auth.login"))
-    if accounts.is_locked(user, utc_now()):
-        session.pop(PENDING_KEY, None)
-        flash(LOCKED_LOGIN, "error")
-        return redirect(url_for("auth.login"))
     form = TwoFactorForm()
     if form.validate_on_submit():
-        method = totp.check_second_factor(user, key_ring(), form.code.data, utc_now())
+        now, rule = utc_now(), throttle.settings()
+        allowed = throttle_rules.begin_second_factor(
+            db.session, current_app.secret_key, user.id, client_ip(), now=now, settings=rule
+        )
+        db.session.commit()
+        if not allowed:
+            session.pop(PENDING_KEY, None)
+            flash(LOCKED_LOGIN, "error")
+            return redirect(url_for("auth.login"))
+        method = accounts.consume_second_factor(
+            db.session, user, key_ring(), form.code.data, now=now
+        )
         if method is not None:
             pending = session.pop(PENDING_KEY)
             return finish_login(
@@ -193,13 +200,12 @@ def two_factor():
                 f"password+{method}",
                 RECOVERY_USED if method == "recovery" else None,
             )
+        db.session.rollback()
         accounts.record_failure(
-            db.session,
-            user,
-            "totp_failed",
-            now=utc_now(),
-            ip=client_ip(),
-            settings=login_settings(),
+            db.session, user, "totp_failed", now=now, ip=client_ip(), settings=login_settings()
+        )
+        throttle_rules.second_factor_failed(
+            db.session, current_app.secret_key, client_ip(), now=now, settings=rule
         )
         db.session.commit()
         form.code.errors.append("That code is not right. Check your app's clock and try again.")
@@ -209,7 +215,12 @@ def two_factor():
 @bp.post("/logout")
 @login_required
 def logout():
-    """End this session (POST only, with its CSRF token)."""
+    """End this session and every copy of its cookies (POST only, with its CSRF token).
+
+    The session generation goes up, so a session or remember-me cookie copied before this
+    logout stops working too (other devices of the user are logged out as well).
+    """
+    accounts.end_sessions(current_user)
     record_audit(current_user, "logout", ip=client_ip(), session=db.session, now=utc_now())
     db.session.commit()
     logout_user()
@@ -320,8 +331,8 @@ def reset_password(token: str):
             db.session.rollback()
             form.password.errors.append(str(exc))
         else:
+            throttle_rules.forget_account(db.session, current_app.secret_key, user.email)
             db.session.commit()
-            throttle.clear_account(user.email)
             mails.send_password_changed(user)
             if current_user.is_authenticated:
                 logout_user()

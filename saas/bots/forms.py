@@ -7,8 +7,6 @@ from functools import cache
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
@@ -18,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from config_loader import ALLOWED_EMA_INTERVALS
+from saas.inputs import DecimalInput, WholeNumberInput
 from saas.models.trading import MAX_LEVERAGE
 from saas.services.bots.edit import MAX_INTERVAL_MINUTES, MAX_KEY_LENGTH, MAX_NAME_LENGTH
 from saas.services.bots.pairs import param_field
@@ -93,7 +92,7 @@ class SettingsForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired(), Length(max=MAX_NAME_LENGTH)])
     testnet = BooleanField("Testnet")
-    run_interval_minutes = IntegerField(
+    run_interval_minutes = WholeNumberInput(
         "Run every (minutes)",
         validators=[InputRequired(), NumberRange(min=1, max=MAX_INTERVAL_MINUTES)],
     )
@@ -109,7 +108,7 @@ class PairFormBase(FlaskForm):
         render_kw={"placeholder": "BTCUSDT", "autocapitalize": "characters"},
     )
     side = SelectField("Side", choices=SIDE_CHOICES, default="Long")
-    leverage = DecimalField(
+    leverage = DecimalInput(
         "Leverage",
         places=None,
         default=10,

@@ -16,6 +16,7 @@ from saas.services.bots.edit import BotError
 # Each connection test makes a request to the exchange on the user's behalf.
 DEFAULT_KEY_CHECK_LIMIT = "20 per 10 minutes"
 KEY_CHECK_SCOPE = "bots-key-check"  # one budget for every connection-test button
+KEY_CHECK_FLASH = {"ok": "success", "warning": "warning", "refused": "error", "unchecked": "info"}
 
 
 def now() -> datetime:
@@ -36,8 +37,12 @@ def key_ring() -> KeyRing:
 
 
 def client_env() -> dict[str, str]:
-    """Exchange base URLs and paper price settings: the environment, then the app config."""
-    return exchange_checks.client_settings(os.environ, current_app.config)
+    """Exchange base URLs and paper price settings (the environment, then the app config), and
+    the server's outgoing address to whitelist (EGRESS_IP)."""
+    env = exchange_checks.client_settings(os.environ, current_app.config)
+    if current_app.config.get("EGRESS_IP"):
+        env["EGRESS_IP"] = current_app.config["EGRESS_IP"]
+    return env
 
 
 def plan_table():
@@ -60,10 +65,11 @@ def refuse(form, exc: BotError) -> None:
 
 
 def report_flash(report: exchange_checks.ConnectionReport) -> None:
-    """A connection test's outcome and what it could not check."""
+    """A connection test's outcome and what the exchange said of the key's permissions."""
     flash(report.message, "success" if report.ok else "error")
-    if report.ok and not report.permissions_checked:
-        flash(report.note, "info")
+    if report.ok:
+        category = "info" if report.key_check is None else KEY_CHECK_FLASH[report.key_check.status]
+        flash(report.note, category)
 
 
 def limit_key() -> str:
@@ -85,5 +91,30 @@ def not_a_key_test() -> bool:
 def check_typed_keys(exchange: str, testnet: bool, api_key: str, api_secret: str):
     """Test typed-in keys against the exchange without storing them."""
     return exchange_checks.check_connection(
-        exchange, api_key or "", api_secret or "", testnet=bool(testnet), env=client_env()
+        exchange,
+        api_key or "",
+        api_secret or "",
+        testnet=bool(testnet),
+        env=client_env(),
+        now=now(),
     )
+
+
+def key_permissions(exchange: str, testnet: bool, api_key: str, api_secret: str):
+    """What the exchange says of a key about to be stored (None for paper bots)."""
+    return exchange_checks.check_key(
+        exchange,
+        (api_key or "").strip(),
+        (api_secret or "").strip(),
+        testnet=bool(testnet),
+        env=client_env(),
+        now=now(),
+    )
+
+
+def refuse_key(form, check) -> bool:
+    """Put a refused key's reason on the form; whether it was refused."""
+    if check is None or not check.refused:
+        return False
+    form.api_key.errors = [*form.api_key.errors, *check.messages[:1]]
+    return True

@@ -17,17 +17,20 @@ from saas.bots.helpers import (
     check_typed_keys,
     client_ip,
     key_check_limit,
+    key_permissions,
     key_ring,
     limit_key,
     not_a_key_test,
     now,
     plan_table,
     refuse,
+    refuse_key,
     report_flash,
 )
 from saas.extensions import db, limiter
 from saas.services.bots import edit as bots_web
 from saas.services.bots.edit import BotError, BotSettings, NewBot
+from saas.services.bots.key_permissions import KeyCheck
 
 
 @bp.before_request
@@ -61,28 +64,45 @@ def create():
                 form.exchange.data, form.testnet.data, form.api_key.data, form.api_secret.data
             )
         else:
-            try:
-                ring = key_ring() if form.exchange.data != "paper" else None
-                data = NewBot(
-                    form.name.data,
-                    form.exchange.data,
-                    form.testnet.data,
-                    form.api_key.data or "",
-                    form.api_secret.data or "",
+            check = None
+            if form.exchange.data != "paper" and form.api_key.data and form.api_secret.data:
+                check = key_permissions(
+                    form.exchange.data, form.testnet.data, form.api_key.data, form.api_secret.data
                 )
-                bot = bots_web.create_user_bot(
-                    db.session, current_user, data, ring=ring, ip=client_ip(), plans=plan_table()
-                )
-                db.session.commit()
-            except BotError as exc:
-                refuse(form, exc)
-            else:
-                current_app.logger.info(
-                    "bot %s (%s) created by user %s", bot.id, bot.exchange, current_user.id
-                )
-                flash(f"Bot {bot.name!r} created. Now add the pair it trades.", "success")
-                return redirect(url_for("bots.pair_create", bot_id=bot.id, wizard=1))
+            if not refuse_key(form, check):
+                response = _create_bot(form, check)
+                if response is not None:
+                    return response
     return render_template("bots/create.html", form=form, report=report)
+
+
+def _create_bot(form: BotForm, check):
+    """Save the wizard's first step; a redirect to the next, or None with the form's error."""
+    try:
+        ring = key_ring() if form.exchange.data != "paper" else None
+        data = NewBot(
+            form.name.data,
+            form.exchange.data,
+            form.testnet.data,
+            form.api_key.data or "",
+            form.api_secret.data or "",
+        )
+        bot = bots_web.create_user_bot(
+            db.session,
+            current_user,
+            data,
+            ring=ring,
+            ip=client_ip(),
+            plans=plan_table(),
+            key_check=check.as_dict() if check else None,
+        )
+        db.session.commit()
+    except BotError as exc:
+        refuse(form, exc)
+        return None
+    current_app.logger.info("bot %s (%s) created by user %s", bot.id, bot.exchange, current_user.id)
+    flash(f"Bot {bot.name!r} created. Now add the pair it trades.", "success")
+    return redirect(url_for("bots.pair_create", bot_id=bot.id, wizard=1))
 
 
 @bp.route("/check-keys", methods=["POST"])
@@ -115,6 +135,7 @@ def detail(bot_id: int):
         pairs=list(bot.pairs),
         activity=activity,
         hints=hints,
+        key_check=KeyCheck.from_dict(bot.key_check),
         action=ActionForm(),
     )
 
@@ -166,7 +187,12 @@ def keys(bot_id: int):
             report = check_typed_keys(
                 bot.exchange, bot.testnet, form.api_key.data, form.api_secret.data
             )
-        else:
+        elif not refuse_key(
+            form,
+            check := key_permissions(
+                bot.exchange, bot.testnet, form.api_key.data, form.api_secret.data
+            ),
+        ):
             try:
                 bots_web.replace_bot_keys(
                     db.session,
@@ -176,6 +202,7 @@ def keys(bot_id: int):
                     form.api_secret.data,
                     ring=key_ring(),
                     ip=client_ip(),
+                    key_check=check.as_dict() if check else None,
                 )
                 db.session.commit()
             except BotError as exc:
@@ -203,7 +230,13 @@ def test_connection(bot_id: int):
             bot, key, secret = bots_web.stored_credentials(
                 db.session, current_user, bot.id, key_ring()
             )
-            report_flash(check_typed_keys(bot.exchange, bot.testnet, key, secret))
+            report = check_typed_keys(bot.exchange, bot.testnet, key, secret)
+            if report.key_check is not None:
+                bots_web.record_key_check(
+                    db.session, current_user, bot.id, report.key_check.as_dict()
+                )
+                db.session.commit()
+            report_flash(report)
         except BotError as exc:
             flash(exc.message, "error")
     return redirect(url_for("bots.detail", bot_id=bot.id))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from config_loader import ALLOWED_EMA_INTERVALS
+from saas.inputs import DecimalInput
 from saas.models.trading import MAX_LEVERAGE
 from saas.services.insights.backtests import INTERVALS
 from strategies import DEFAULT_STRATEGY, STRATEGIES
@@ -32,13 +33,13 @@ class BacktestForm(FlaskForm):
     side = SelectField("Side", choices=[SelectChoice("Long"), SelectChoice("Short")])
     start = DateField("From (UTC)", validators=[InputRequired()])
     end = DateField("To (UTC, not included)", validators=[InputRequired()])
-    balance = DecimalField(
+    balance = DecimalInput(
         "Starting balance (USDT)",
         default=1000,
         places=None,
         validators=[InputRequired(), NumberRange(min=1)],
     )
-    leverage = DecimalField(
+    leverage = DecimalInput(
         "Leverage",
         default=10,
         places=None,

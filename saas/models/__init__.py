@@ -17,6 +17,7 @@ from saas.models.notifications import NotificationSetting
 from saas.models.paper import PaperAccount
 from saas.models.runs import BotLog, BotRun
 from saas.models.stats import BotDailyStat as BotDailyStat
+from saas.models.throttle import LoginThrottle
 from saas.models.trading import Order, Trade, TradingPair
 from saas.models.users import (
     ROLE_ADMIN,
@@ -46,6 +47,7 @@ __all__ = [
     "BotRun",
     "Invoice",
     "JSONType",
+    "LoginThrottle",
     "Money",
     "NotificationSetting",
     "Order",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Select, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from saas.models.base import Base, UTCDateTime, in_values, utc_now
+from saas.models.base import Base, JSONType, UTCDateTime, in_values, utc_now
 from saas.models.scoping import OwnedByUser
 
 EXCHANGES = ("phemex", "bybit", "paper")
@@ -60,6 +60,9 @@ class Bot(OwnedByUser, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+    # What the exchange said about the key's permissions at the last check
+    # (saas.services.bots.key_permissions.KeyCheck.as_dict); never the key itself.
+    key_check: Mapped[dict | None] = mapped_column(JSONType)
 
     user = relationship("User", lazy="joined", innerjoin=True)
     pairs = relationship(

@@ -45,10 +45,11 @@ class OwnedByUser:
     @classmethod
     def get_owned(cls, object_id, user, session: Session | None = None) -> Self | None:
         """The user's object with this id, or None (also for another user's object)."""
-        try:
-            object_id = int(object_id)
-        except (TypeError, ValueError):
-            return None
+        from saas.inputs import parse_id  # noqa: PLC0415 - bot processes never get here
+
+        object_id = parse_id(object_id)
+        if object_id is None:
+            return None  # not an id at all (out of range, unicode digits...): nothing has it
         query = cls.owned_by(user).where(cls.id == object_id)  # type: ignore[attr-defined]
         return session_for(user, session).scalars(query).one_or_none()
 

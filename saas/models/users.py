@@ -92,6 +92,10 @@ class User(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     plan_override: Mapped[str | None] = mapped_column(String(32))
     plan_override_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session id and remember-me cookie (saas.auth.sessions): raising it ends
+    # every session of the user at once (logout, password change, "log out other devices").
+    # Last, as revision 0004 added it.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_admin(self) -> bool:

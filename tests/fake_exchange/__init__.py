@@ -29,6 +29,9 @@ Scripting
   "malformed" (a truncated JSON answer; ``process=True`` lets the request take effect),
   "code" (the exchange's error answer with ``code`` and ``message``; ``process=True`` lets the
   request take effect first, as Bybit's 10000 "server timeout" may).
+- ``set_key_permissions(exchange, api_key, {"Wallet": ["Withdraw"], ...}, ips=[...],
+  read_only=False)``: what Bybit's ``GET /v5/user/query-api`` says of a key (by default contract
+  trading only, no IP whitelist: ``ips ["*"]``). Phemex has no such endpoint.
 - ``FakeExchange(latency_ms=50)`` delays every answer (benchmarks).
 
 Inspection

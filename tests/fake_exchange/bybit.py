@@ -320,7 +320,45 @@ def _wallet(ctx, account, args):
     return ok({"list": [row]})
 
 
+def _query_api(ctx, account, args):
+    """GET /v5/user/query-api: the calling key's own information (bybit-exchange.github.io/docs/
+    v5/user/apikey-info): readOnly 0/1, permissions by group, ips ["*"] when not whitelisted."""
+    every_group = (
+        "ContractTrade", "Spot", "Wallet", "Options", "Derivatives", "CopyTrading",
+        "BlockTrade", "Exchange", "NFT", "Affiliate", "Earn",
+    )  # fmt: skip
+    permissions = {group: list(account.key_permissions.get(group, [])) for group in every_group}
+    now = ctx.engine.now_ms()
+    result = {
+        "id": str(abs(hash(account.api_key)) % 10**8),
+        "note": "dcabot",
+        "apiKey": account.api_key,
+        "readOnly": 1 if account.key_read_only else 0,
+        "secret": "",
+        "permissions": permissions,
+        "ips": list(account.key_ips),
+        "type": 1,
+        "deadlineDay": 90,
+        "expiredAt": "",
+        "createdAt": str(now),
+        "unified": 0,
+        "uta": 1,
+        "userID": 24617703,
+        "inviterID": 0,
+        "vipLevel": "No VIP",
+        "mktMakerLevel": "0",
+        "affiliateID": 0,
+        "rsaPublicKey": "",
+        "isMaster": True,
+        "parentUid": "0",
+        "kycLevel": "LEVEL_DEFAULT",
+        "kycRegion": "",
+    }
+    return ok(result)
+
+
 ROUTES = {
+    ("GET", "/v5/user/query-api"): _query_api,
     ("GET", "/v5/market/time"): _time,
     ("GET", "/v5/market/kline"): _kline,
     ("GET", "/v5/market/instruments-info"): _instruments,

@@ -261,6 +261,23 @@ class FakeExchange:
             pos = self.engine.accounts[(exchange, api_key)].position(symbol, side)
             return PositionState(pos.size, pos.entry, pos.realised)
 
+    def set_key_permissions(
+        self,
+        exchange: str,
+        api_key: str,
+        permissions: dict[str, list[str]] | None = None,
+        *,
+        ips: list[str] | None = None,
+        read_only: bool = False,
+    ) -> None:
+        """Script what /v5/user/query-api says of a key (ips None or ["*"]: no whitelist)."""
+        with self.engine.lock:
+            account = self.engine.accounts[(exchange, api_key)]
+            if permissions is not None:
+                account.key_permissions = {k: list(v) for k, v in permissions.items()}
+            account.key_ips = list(ips) if ips else ["*"]
+            account.key_read_only = read_only
+
     def account(self, exchange: str, api_key: str) -> Account:
         """The live account object of a key (mutate under ``engine.lock``)."""
         return self.engine.accounts[(exchange, api_key)]

@@ -89,6 +89,12 @@ class Account:
     leverage: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     positions: dict[tuple[str, str], PositionState] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)  # by client id
+    # What Bybit's /v5/user/query-api reports: a trading key with no IP whitelist by default.
+    key_permissions: dict[str, list[str]] = field(
+        default_factory=lambda: {"ContractTrade": ["Order", "Position"]}
+    )
+    key_ips: list[str] = field(default_factory=lambda: ["*"])
+    key_read_only: bool = False
 
     def position(self, symbol: str, side: str) -> PositionState:
         """The position of one side, created empty on first use."""

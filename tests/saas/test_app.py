@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 import saas
 from saas import create_app
-from saas.config import Config, ConfigError, TestConfig
+from saas.config import Config, ConfigError, TestConfig, check_rate_limit_storage
 from saas.demo import DEMO_BOT_NAME, first_start
 from saas.extensions import db
 from saas.models import Bot, BotRun, User
@@ -269,7 +269,7 @@ def test_first_start_uses_admin_email_and_password_and_runs_once(app):
 # -- make run ----------------------------------------------------------------------------------
 
 
-def test_dev_environment_keeps_its_secrets_in_the_instance_folder(tmp_path):
+def test_dev_environment_keeps_its_secrets_in_a_keys_folder(tmp_path):
     from saas.devserver import dev_environment
 
     first = dev_environment({}, tmp_path)
@@ -278,7 +278,7 @@ def test_dev_environment_keeps_its_secrets_in_the_instance_folder(tmp_path):
     assert first["SECRET_KEY"] == second["SECRET_KEY"]
     assert first["ENCRYPTION_KEY"] == second["ENCRYPTION_KEY"]
     for name in ("secret_key", "encryption_key"):
-        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / "keys" / name).stat().st_mode) == 0o600
     assert (first["DCABOT_ENV"], first["MAIL_BACKEND"]) == ("development", "console")
     assert dev_environment({"SECRET_KEY": "given"}, tmp_path)["SECRET_KEY"] == "given"
 
@@ -378,3 +378,46 @@ def test_the_dev_server_serves_the_printed_login_and_stops_on_sigterm(tmp_path):
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "dcabot web app stopped" in output
+
+
+# -- rate-limit storage ------------------------------------------------------------------------
+
+
+def test_production_refuses_per_worker_rate_limits_with_several_workers():
+    env = production_env(SECRET_KEY="x" * 64, DCABOT_WEB_WORKERS="3")
+
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI is memory:// but 3 web workers"):
+        create_app(Config(env))
+
+
+def test_memory_storage_is_fine_with_one_worker_or_outside_production():
+    check_rate_limit_storage("production", "memory://", 1)
+    check_rate_limit_storage("production", "redis://127.0.0.1:6379/0", 9)
+    check_rate_limit_storage("development", "memory://", 9)
+    with pytest.raises(ConfigError):
+        check_rate_limit_storage("production", "memory://", 2)
+
+
+def test_gunicorn_refuses_to_start_several_workers_on_memory_storage(tmp_path):
+    """The shipped gunicorn settings stop at once with one line, before any worker starts."""
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
+        "SECRET_KEY": "x" * 64,
+        "DCABOT_ENV": "production",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "GUNICORN_WORKERS": "3",
+        "GUNICORN_BIND": f"unix:{tmp_path / 'g.sock'}",
+    }
+    done = subprocess.run(
+        [str(root / ".venv" / "bin" / "gunicorn"), "--config", "deploy/gunicorn.conf.py"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode != 0
+    assert "RATELIMIT_STORAGE_URI is memory:// but 3 web workers" in done.stderr

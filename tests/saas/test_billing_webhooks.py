@@ -55,7 +55,18 @@ def tampered(event: dict) -> tuple[bytes, dict]:
 
 
 @pytest.mark.parametrize(
-    "attack", ["missing", "tampered", "wrong_secret", "too_old", "garbage_header", "future_only_v0"]
+    "attack",
+    [
+        "missing",
+        "tampered",
+        "wrong_secret",
+        "too_old",
+        "an_hour_ahead",
+        "garbage_header",
+        "future_only_v0",
+        "signed_list",
+        "signed_deep_list",
+    ],
 )
 def test_a_delivery_that_is_not_genuinely_stripes_is_refused_and_changes_nothing(paid, attack):
     world, uid, event = paid
@@ -69,6 +80,12 @@ def test_a_delivery_that_is_not_genuinely_stripes_is_refused_and_changes_nothing
         body, headers = world.stripe.signed(event, secret="whsec_someone_else")
     elif attack == "too_old":
         body, headers = world.stripe.signed(event, timestamp=int(time.time()) - 301)
+    elif attack == "an_hour_ahead":
+        body, headers = world.stripe.signed(event, timestamp=int(time.time()) + 3600)
+    elif attack == "signed_list":
+        body, headers = world.stripe.signed(b"[]")
+    elif attack == "signed_deep_list":
+        body, headers = world.stripe.signed(b"[" * 50000)
     elif attack == "garbage_header":
         headers["Stripe-Signature"] = "nonsense"
     else:  # a scheme we do not accept
@@ -83,6 +100,11 @@ def test_a_signature_within_the_tolerance_is_accepted(paid):
     world, uid, event = paid
     assert world.deliver(event, timestamp=int(time.time()) - 250).status_code == 200
     assert world.get(User, uid).plan == "pro"
+
+
+def test_a_signature_slightly_ahead_of_our_clock_is_accepted(paid):
+    world, uid, event = paid
+    assert world.deliver(event, timestamp=int(time.time()) + 60).status_code == 200
 
 
 def test_the_same_event_delivered_twice_has_one_effect(paid):

@@ -26,13 +26,25 @@ def env(seeded_exchange):
 
 
 @pytest.mark.parametrize("exchange", EXCHANGES)
-def test_good_keys_read_the_balance_and_the_report_says_permissions_are_unchecked(env, exchange):
+def test_good_keys_read_the_balance(env, exchange):
     key, secret = DEFAULT_CREDENTIALS[exchange]
     report = check_connection(exchange, key, secret, testnet=True, env=env)
     assert report.ok and report.wallet == Decimal(10000)
     assert "testnet: the key reads the account (wallet 10000 USDT)" in report.message
-    assert report.permissions_checked is False and report.note == PERMISSIONS_NOTE
+
+
+def test_phemex_keys_are_reported_as_unchecked_plainly(env):
+    key, secret = DEFAULT_CREDENTIALS["phemex"]
+    report = check_connection("phemex", key, secret, testnet=True, env=env)
+    assert report.ok and report.permissions_checked is False
+    assert report.key_check.status == "unchecked"
+    assert "does not tell a key's permissions, so they could not be checked" in report.note
     assert "withdraw" in report.note
+
+
+def test_a_paper_bot_gets_the_general_note():
+    report = check_connection("paper", "", "", testnet=True, env={})
+    assert report.key_check is None and report.note == PERMISSIONS_NOTE
 
 
 @pytest.mark.parametrize("exchange", EXCHANGES)

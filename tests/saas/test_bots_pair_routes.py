@@ -67,7 +67,7 @@ def test_adding_a_pair_to_a_paper_bot(site):
         ({"side": "Both"}, "Not a valid choice"),
         ({"leverage": "0"}, "Number must be between 1 and 125"),
         ({"leverage": "200"}, "Number must be between 1 and 125"),
-        ({"leverage": "ten"}, "Not a valid decimal value"),
+        ({"leverage": "ten"}, "Enter a number."),
         ({"ema_interval": "2"}, "Not a valid choice"),
         (
             {"param_buy_until_limit": "2"},

@@ -59,8 +59,14 @@ def test_every_response_carries_the_security_headers(client, path):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert "camera=()" in response.headers["Permissions-Policy"]
-    # HSTS comes from nginx (deploy/), once.
+    # Not over plain HTTP (tests, development): HSTS is for production's HTTPS.
     assert "Strict-Transport-Security" not in response.headers
+
+
+def test_production_answers_carry_hsts_from_the_app(production_app):
+    response = production_app.test_client().get("/auth/login", base_url="https://bots.example.test")
+
+    assert response.headers.getlist("Strict-Transport-Security") == ["max-age=63072000"]
 
 
 def test_pages_are_not_cached_but_static_files_may_be(logged_in):

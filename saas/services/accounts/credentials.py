@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash
 
 from saas.models import USER_ACTIVE, AuditLog, Bot, BotRun, Order, Trade, User
@@ -31,7 +32,8 @@ PRIVATE_COLUMN_WORDS = ("encrypted", "hash", "secret", "token", "stripe")
 
 @dataclass(frozen=True)
 class LoginSettings:
-    """The lock-out rule: ``max_failures`` within ``window`` lock the account for ``lock``."""
+    """The window over which users.failed_logins counts (``max_failures`` and ``lock`` are the
+    throttle's; nothing locks an account on failures any more)."""
 
     max_failures: int = 5
     window: timedelta = timedelta(minutes=15)
@@ -80,6 +82,8 @@ def register(
     """
     existing = find_user(session, email)
     if existing is not None:
+        # The same work as for a new account: the answer's timing must not tell them apart.
+        hash_password(password or "")
         return existing, False
     check_new_password(password, email)
     email = normalize_email(email)
@@ -127,10 +131,10 @@ def authenticate(
     ip: str | None = None,
     settings: LoginSettings = LoginSettings(),  # noqa: B008 - frozen, never mutated
 ) -> LoginResult:
-    """Check a password, counting failures; a locked account is refused even with the right one.
+    """Check a password; a wrong one is an audit row and counts in users.failed_logins.
 
-    Failures are audit rows; ``max_failures`` of them within the window lock the account until
-    ``now + lock`` (users.locked_until), and users.failed_logins shows the count.
+    Nothing here locks the account: a lock strangers could trigger would be a weapon. The web
+    app throttles attempts per client address and account (saas.services.accounts.throttle).
     """
     user = find_user(session, email)
     if user is None:
@@ -144,18 +148,10 @@ def authenticate(
             now=now,
         )
         return LoginResult(LOGIN_INVALID)
-    if is_locked(user, now):
-        record_audit(user, "login_refused_locked", ip=ip, session=session, now=now)
-        return LoginResult(LOGIN_LOCKED)
     if not verify_and_upgrade(user, password) or user.status != USER_ACTIVE:
         record_failure(session, user, "login_failed", now=now, ip=ip, settings=settings)
         return LoginResult(LOGIN_INVALID)
     return LoginResult(LOGIN_OK, user)
-
-
-def is_locked(user: User, now: datetime) -> bool:
-    """Whether the account is in a lock-out now."""
-    return user.locked_until is not None and user.locked_until > now
 
 
 def record_failure(
@@ -167,17 +163,46 @@ def record_failure(
     ip: str | None = None,
     settings: LoginSettings = LoginSettings(),  # noqa: B008 - frozen, never mutated
 ) -> bool:
-    """Count a wrong password ("login_failed") or code ("totp_failed"); True when it locked."""
+    """Count a wrong password ("login_failed") or code ("totp_failed") in users.failed_logins.
+
+    Shown to the owner and administrators; it never locks the account (the throttle refuses
+    attempts per client address instead). Always False: nothing was locked.
+    """
     record_audit(user, action, ip=ip, session=session, now=now)
     session.flush()
     user.failed_logins = _recent_failures(session, user, now, settings.window)
-    if user.failed_logins < settings.max_failures:
-        return False
-    user.locked_until = now + settings.lock
-    record_audit(
-        user, "account_locked", after={"until": user.locked_until}, ip=ip, session=session, now=now
+    return False
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember-me cookie of ``user`` (they carry the old generation)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def consume_second_factor(
+    session: Session, user: User, ring: KeyRing, code: str, *, now: datetime
+) -> str | None:
+    """ "totp" or "recovery" when ``code`` is fresh, spending it atomically; None otherwise.
+
+    The new state is written only where the stored one is still the one read (a conditional
+    UPDATE), so when several requests bring the same code at once exactly one succeeds, on
+    every worker and either database. The caller commits.
+    """
+    read = user.totp_secret_encrypted
+    spent = totp.spend_code(user, ring, code, now)
+    if spent is None or read is None:
+        return None
+    method, new_state = spent
+    result = session.execute(
+        update(User)
+        .where(User.id == user.id, User.totp_secret_encrypted == read)
+        .values(totp_secret_encrypted=new_state)
+        .execution_options(synchronize_session=False)
     )
-    return True
+    if result.rowcount != 1:
+        return None
+    set_committed_value(user, "totp_secret_encrypted", new_state)
+    return method
 
 
 def complete_login(
@@ -203,6 +228,7 @@ def _set_password(
     """Check, hash and store a new password, and audit it (never the password itself)."""
     check_new_password(new, user.email)
     user.password_hash = hash_password(new)
+    end_sessions(user)
     record_audit(
         user, action, target=user, after={"password_changed": True}, ip=ip, session=session, now=now
     )

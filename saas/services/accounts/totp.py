@@ -161,6 +161,28 @@ def regenerate_recovery_codes(user, ring: KeyRing) -> list[str]:
     return codes
 
 
+def spend_code(user, ring: KeyRing, code: str, now: datetime) -> tuple[str, str] | None:
+    """("totp" or "recovery", the state with the code spent, encrypted); None for a wrong code.
+
+    Nothing is stored: the caller writes the new state only if the stored one is still the one
+    read here (saas.services.accounts.credentials.consume_second_factor), so of several
+    requests with the same code exactly one wins.
+    """
+    state = load_state(user, ring)
+    if state is None:
+        return None
+    step = matching_step(state.secret, code, now, state.last_step)
+    if step is not None:
+        state.last_step, method = step, "totp"
+    else:
+        hashed = hash_recovery_code(code)
+        if not normalize_recovery_code(code) or hashed not in state.recovery_hashes:
+            return None
+        state.recovery_hashes.remove(hashed)
+        method = "recovery"
+    return method, ring.encrypt(user_context(user.id, "totp"), state.to_json())
+
+
 def check_second_factor(user, ring: KeyRing, code: str, now: datetime) -> str | None:
     """ "totp" or "recovery" when ``code`` is a fresh TOTP code or an unused recovery code.
 

@@ -36,6 +36,10 @@ MAX_INTERVAL_MINUTES = 1440
 MAX_KEY_LENGTH = 512
 RECENT_RUNS = 10
 RECENT_LOGS = 20
+UNCONFIRMED_EMAIL = (
+    "Confirm your e-mail address before starting a bot: open the link we sent to {email}, or "
+    "send it again from this page."
+)
 
 
 class BotError(ValueError):
@@ -78,10 +82,10 @@ class BotRow:
 
 @dataclass(frozen=True)
 class KeyHints:
-    """The last four characters of a stored key and secret: all the pages ever show of them."""
+    """The last four characters of a stored key: all the pages ever show of it (of the secret,
+    nothing)."""
 
     key_last4: str
-    secret_last4: str
 
 
 @dataclass(frozen=True)
@@ -150,8 +154,12 @@ def create_user_bot(
     ring: KeyRing | None,
     ip: str | None = None,
     plans: Mapping | None = None,
+    key_check: Mapping | None = None,
 ) -> Bot:
-    """A new stopped bot of ``user``; its keys (real exchanges only) encrypted bound to its id."""
+    """A new stopped bot of ``user``; its keys (real exchanges only) encrypted bound to its id.
+
+    ``key_check`` is what the exchange said of the key's permissions (stored to show it).
+    """
     if data.exchange not in EXCHANGES:
         raise BotError(f"Choose one of {', '.join(EXCHANGES)}.", "exchange")
     name = _clean_name(session, user, data.name)
@@ -174,6 +182,8 @@ def create_user_bot(
         exchange=data.exchange,
         testnet=bool(data.testnet),
     )
+    if data.exchange != "paper" and key_check is not None:
+        bot.key_check = dict(key_check)
     audit(user, "bot.create", target=bot, after=bot_settings(bot), ip=ip)
     return bot
 
@@ -227,6 +237,7 @@ def replace_bot_keys(
     *,
     ring: KeyRing,
     ip: str | None = None,
+    key_check: Mapping | None = None,
 ) -> Bot:
     """Store new keys for a real-exchange bot; the audit row says only that they changed."""
     bot = owned_bot(session, user, bot_id)
@@ -235,6 +246,7 @@ def replace_bot_keys(
     api_key, api_secret = _check_keys(bot.exchange, api_key, api_secret)
     had_keys = bool(bot.api_key_encrypted)
     set_bot_keys(bot, ring, api_key, api_secret)
+    bot.key_check = dict(key_check) if key_check is not None else None
     session.flush()
     audit(
         user,
@@ -244,6 +256,14 @@ def replace_bot_keys(
         after={"keys": "stored", "api_key_last4": api_key[-4:]},
         ip=ip,
     )
+    return bot
+
+
+def record_key_check(session: Session, user, bot_id, key_check: Mapping | None) -> Bot:
+    """Store what the exchange said of the bot's key at the last check."""
+    bot = owned_bot(session, user, bot_id)
+    bot.key_check = dict(key_check) if key_check is not None else None
+    session.flush()
     return bot
 
 
@@ -264,8 +284,11 @@ def start_user_bot(
     ip: str | None = None,
     plans: Mapping | None = None,
 ) -> Bot:
-    """Run the bot from its next slot; refused without an active pair, keys or plan room."""
+    """Run the bot from its next slot; refused without a confirmed e-mail address, an active
+    pair, keys or plan room."""
     bot = owned_bot(session, user, bot_id)
+    if not user.email_verified:
+        raise BotError(UNCONFIRMED_EMAIL.format(email=user.email))
     if bot.status == BOT_RUNNING:
         raise BotError("The bot is already running.")
     try:
@@ -353,14 +376,14 @@ def bot_activity(
 
 
 def key_hints(bot: Bot, ring: KeyRing) -> KeyHints | None:
-    """The last four characters of the stored key and secret; None without keys."""
+    """The last four characters of the stored key; None without keys."""
     if not bot.api_key_encrypted or not bot.api_secret_encrypted:
         return None
     try:
-        key, secret = bot_credentials(bot, ring)
+        key, _secret = bot_credentials(bot, ring)
     except DecryptionError:
-        return KeyHints("????", "????")
-    return KeyHints(key[-4:], secret[-4:])
+        return KeyHints("????")
+    return KeyHints(key[-4:])
 
 
 def stored_credentials(session: Session, user, bot_id, ring: KeyRing) -> tuple[Bot, str, str]:

@@ -1,4 +1,5 @@
-"""What the web app asks an exchange before saving: does a key work, is a symbol listed.
+"""What the web app asks an exchange before saving: does a key work, what may it do, is a symbol
+listed.
 
 Both calls are made while a person waits for the page, so the client gets a short timeout and a
 single attempt. Neither a key nor a secret ever reaches a message: the clients' errors carry
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from clients.errors import (
@@ -20,6 +22,12 @@ from clients.errors import (
     TemporaryError,
 )
 from clients.factory import ClientConfigError, paper_price_source, real_client
+from saas.services.bots.key_permissions import (
+    UNCHECKED,
+    KeyCheck,
+    egress_address,
+    read_permissions,
+)
 from strategies.types import InstrumentRules
 
 CHECK_TIMEOUT_S = 5.0
@@ -28,9 +36,8 @@ CLIENT_SETTINGS = ("BYBIT_BASE_URL", "PHEMEX_BASE_URL", "PAPER_PRICES")
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{1,24}USDT$")
 EXCHANGE_NAMES = {"bybit": "Bybit", "phemex": "Phemex", "paper": "Paper"}
 PERMISSIONS_NOTE = (
-    "This check proves the key and secret are accepted and can read the balance. The exchange "
-    "clients cannot read a key's permissions, so it cannot tell whether the key may trade or "
-    "withdraw: give the key trade permission and never withdrawal permission."
+    "This check proves the key and secret are accepted and can read the balance. Give the key "
+    "trade permission only, never withdrawal or transfer permission."
 )
 
 ClientFactory = Callable[..., object]
@@ -47,9 +54,20 @@ class ConnectionReport:
     ok: bool
     message: str
     wallet: Decimal | None = None
-    # The clients cannot read permissions, so the page always shows PERMISSIONS_NOTE.
-    permissions_checked: bool = False
-    note: str = PERMISSIONS_NOTE
+    # What the exchange said about the key's permissions (None: not asked, e.g. paper).
+    key_check: KeyCheck | None = None
+
+    @property
+    def permissions_checked(self) -> bool:
+        """Whether the exchange told the key's permissions."""
+        return self.key_check is not None and self.key_check.status != UNCHECKED
+
+    @property
+    def note(self) -> str:
+        """What the page says about permissions under the outcome."""
+        if self.key_check is None:
+            return PERMISSIONS_NOTE
+        return " ".join(self.key_check.messages)
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,36 @@ def quick_client(
     return client
 
 
+def _egress(client, env: Mapping) -> str | None:
+    """The address the owner should whitelist on the key."""
+    return egress_address(getattr(client, "base_url", None), str(env.get("EGRESS_IP") or ""))
+
+
+def check_key(
+    exchange: str,
+    api_key: str,
+    api_secret: str,
+    *,
+    testnet: bool,
+    env: Mapping,
+    now: datetime,
+    factory: ClientFactory = real_client,
+) -> KeyCheck | None:
+    """The key's permissions as the exchange tells them (None for paper bots)."""
+    if exchange == "paper":
+        return None
+    try:
+        client = quick_client(
+            exchange, api_key, api_secret, testnet=testnet, env=env, factory=factory
+        )
+    except ClientConfigError as exc:
+        return KeyCheck(UNCHECKED, (str(exc),), now.isoformat(timespec="seconds"))
+    try:
+        return read_permissions(client, venue(exchange, testnet), _egress(client, env), now)
+    finally:
+        client.close()
+
+
 def check_connection(
     exchange: str,
     api_key: str,
@@ -103,8 +151,12 @@ def check_connection(
     testnet: bool,
     env: Mapping,
     factory: ClientFactory = real_client,
+    now: datetime | None = None,
 ) -> ConnectionReport:
-    """Read the balance with these keys and say what that proved."""
+    """Read the balance and the key's permissions with these keys and say what that proved.
+
+    A key the exchange says may withdraw or transfer fails the test, whatever else works.
+    """
     where = venue(exchange, testnet)
     if exchange == "paper":
         return ConnectionReport(True, "Paper bots trade a simulated account and need no keys.")
@@ -118,6 +170,7 @@ def check_connection(
         return ConnectionReport(False, str(exc))
     try:
         balance = client.get_balance()
+        check = read_permissions(client, where, _egress(client, env), now or datetime.now(UTC))
     except AuthenticationError as exc:
         return ConnectionReport(
             False,
@@ -130,10 +183,18 @@ def check_connection(
         return ConnectionReport(False, f"{where} answered unexpectedly: {exc.message}")
     finally:
         client.close()
+    if check.refused:
+        return ConnectionReport(
+            False,
+            f"Connected to {where}, but this key is refused: {check.messages[0]}",
+            wallet=balance.wallet,
+            key_check=check,
+        )
     return ConnectionReport(
         True,
         f"Connected to {where}: the key reads the account (wallet {balance.wallet} USDT).",
         wallet=balance.wallet,
+        key_check=check,
     )
 
 

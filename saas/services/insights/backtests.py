@@ -17,12 +17,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from saas.inputs import InputError, parse_decimal, parse_json
 from saas.models import Backtest
 from saas.models.backtests import (
     BACKTEST_DONE,
@@ -37,6 +38,9 @@ from strategies import STRATEGIES, StrategyParamError, get_strategy
 logger = logging.getLogger("dcabot.backtests")
 
 INTERVALS = (1, 5, 15, 30, 60)
+MAX_BALANCE = Decimal(1_000_000_000)
+MAX_PARAMS_BYTES = 10_000
+MAX_PARAMS_DEPTH = 4  # an object of parameters, some of them lists
 PROGRESS_SECONDS = 0.5
 CLAIM_LOCK = 7_310_001  # PostgreSQL advisory lock serialising claims across web processes
 INTERRUPTED = "The backtest stopped when its server process did; start it again."
@@ -89,11 +93,9 @@ def parse_params(raw: str) -> dict:
     if not raw:
         return {}
     try:
-        value = json.loads(raw, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise BacktestError(
-            f"Parameters must be JSON: {exc.msg} (column {exc.colno}).", "params"
-        ) from None
+        value = parse_json(raw, max_bytes=MAX_PARAMS_BYTES, max_depth=MAX_PARAMS_DEPTH)
+    except InputError as exc:
+        raise BacktestError(f"Parameters must be JSON: {exc}", "params") from None
     if not isinstance(value, dict):
         raise BacktestError(
             'Parameters must be a JSON object, like {"profit_pnl": 0.05}.', "params"
@@ -115,9 +117,10 @@ def validate(request: BacktestRequest, settings: BacktestSettings) -> BacktestRe
     except StrategyParamError as exc:
         raise BacktestError(str(exc), "params") from None
     try:
-        balance, leverage = Decimal(request.balance), Decimal(request.leverage)
-    except (InvalidOperation, TypeError):
-        raise BacktestError("Balance and leverage are numbers.", "balance") from None
+        balance = parse_decimal(request.balance, high=MAX_BALANCE)
+        leverage = parse_decimal(request.leverage)
+    except InputError as exc:
+        raise BacktestError(f"Balance and leverage: {exc}", "balance") from None
     if not balance > 0:
         raise BacktestError("The starting balance must be positive.", "balance")
     if not 0 < leverage <= MAX_LEVERAGE:

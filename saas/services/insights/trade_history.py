@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
+from saas.inputs import InputError, page_number
 from saas.models import Bot, BotDailyStat, Trade
 from saas.models.scoping import user_id_of
 from saas.models.trading import ACTIONS, SIDES
@@ -109,12 +110,13 @@ def _choice(text: str, choices: tuple[str, ...], name: str) -> str | None:
 
 def _whole(text: str, name: str, default: int, low: int, high: int) -> int:
     """A whole number in [low, high], or the default when blank."""
-    text = (text or "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    try:
+        number = page_number(text, default, high, name)
+    except InputError as exc:
+        raise FilterError(str(exc)) from None
+    if number < low:
         raise FilterError(f"{name} must be a whole number from {low} to {high}, got {text!r}")
-    return int(text)
+    return number
 
 
 def parse_filter(session: Session, user, args: Mapping[str, str]) -> TradeFilter:
