@@ -16,9 +16,10 @@ COMMANDS = {
     "download": "clients.download",
     "run-due": "workflows.runner",
     "demo": "workflows.demo",
+    "deliver": "saas.services.notifications.command",
 }
 USAGE = (
-    "usage: python main.py [backtest|download|run-due|demo] ...\n"
+    "usage: python main.py [backtest|download|run-due|demo|deliver] ...\n"
     "  with no command: one run of every configured pair (BOT_ID set: database mode, "
     "otherwise the .env / environment)"
 )
@@ -113,7 +114,9 @@ def run_once(
     try:
         source = get_config_source(env)
         pairs = build_pairs(source)
-        if notifier is None:
+        if notifier is None and hasattr(source, "notifier"):
+            notifier = source.notifier()  # database mode: the outbox, sent by `deliver`
+        elif notifier is None:
             token, chat = source.get_telegram_config()
             notifier = build_notifier(token, chat, api_base=env.get("TELEGRAM_API_BASE"))
         workflow = build_workflow(source, env, clock, data_dir, notifier)

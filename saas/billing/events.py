@@ -32,6 +32,7 @@ from saas.services.billing.subscriptions import (
     payment_failed_notice,
     start_grace,
 )
+from saas.services.notifications import ops
 
 logger = logging.getLogger("dcabot.billing")
 
@@ -188,6 +189,7 @@ def on_invoice_failed(run: _Run, obj: dict) -> None:
     user = _locked_owner(run.session, obj)
     if user is None:
         return
+    ops.payment_failed(run.session, user, now=run.now)
     url = obj.get("hosted_invoice_url")
     change = run.apply(user, invoice_subscription(obj), invoice_url=url)
     if change is not None and change.grace_started:

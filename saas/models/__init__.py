@@ -13,7 +13,13 @@ from saas.models.bots import (
     EXCHANGES,
     Bot,
 )
-from saas.models.notifications import NotificationSetting
+from saas.models.notifications import (
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationOutbox,
+    NotificationSetting,
+    WebhookEndpoint,
+)
 from saas.models.paper import PaperAccount
 from saas.models.runs import BotLog, BotRun
 from saas.models.stats import BotDailyStat as BotDailyStat
@@ -38,6 +44,9 @@ __all__ = [
     "BotRun",
     "JSONType",
     "Money",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationOutbox",
     "NotificationSetting",
     "Order",
     "PaperAccount",
@@ -46,4 +55,5 @@ __all__ = [
     "TradingPair",
     "UTCDateTime",
     "User",
+    "WebhookEndpoint",
 ]

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from saas.db import make_session_factory, session_scope
 from saas.models import BotLog, BotRun, Order, Trade, TradingPair
 from saas.models.runs import LOG_LEVELS
+from saas.services.notifications import outbox
 from saas.services.runs.locks import BotLock, bot_lock
 from workflows.journal import (
+    REJECTED,
     UNSETTLED,
     Journal,
     OrderRecord,
@@ -197,6 +199,10 @@ class DatabaseJournal(Journal):
                     )
                 )
                 return
+            if order.status == REJECTED and row.status != REJECTED:
+                outbox.enqueue_for_bot(
+                    session, self.bot_id, outbox.order_refused_event(order), now=self.clock()
+                )
             for name in ORDER_UPDATE_FIELDS:
                 setattr(row, name, getattr(order, name))
 
@@ -255,6 +261,7 @@ class DatabaseJournal(Journal):
                         balance_after=trade.balance,
                     )
                 )
+                outbox.enqueue_fill(session, self.bot_id, trade, now=self.clock())
         except IntegrityError:
             return False  # written meanwhile under the unique client order id
         return True
