@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from notifications import events as catalogue
 from saas.auth.web import key_ring, utc_now
 from saas.extensions import csrf, db
-from saas.models import Bot, NotificationDelivery, WebhookEndpoint
+from saas.models import Bot, NotificationDelivery, NotificationSetting, WebhookEndpoint
 from saas.models.notifications import CHANNELS
 from saas.notifications import bp
 from saas.notifications.web import PostForm, allow_loopback, limits, my_settings
@@ -24,8 +25,10 @@ def bell():
     """The header bell's unread count for signed-in users."""
     if not current_user.is_authenticated:
         return {}
-    setting = my_settings()
-    return {"unread_notifications": inbox.unread_count(db.session, current_user.id, setting.seen_at)}
+    seen_at = db.session.scalar(
+        select(NotificationSetting.seen_at).where(NotificationSetting.user_id == current_user.id)
+    )
+    return {"unread_notifications": inbox.unread_count(db.session, current_user.id, seen_at)}
 
 
 def _hour(name: str) -> int | None:
