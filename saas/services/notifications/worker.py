@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import requests
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -98,6 +99,7 @@ def context_from_app(app, **overrides) -> DeliveryContext:
         "config": app.config,
         "ring": KeyRing.from_string(app.config.get("ENCRYPTION_KEY")),
         "send_mail": lambda message: send_message(app, message),
+        "http": requests.Session(),  # keep-alive to receivers across a pass
         **overrides,
     }
     return DeliveryContext(**values)
