@@ -1,4 +1,4 @@
-"""The delivery worker against a loopback webhook receiver: events per second, fill-to-webhook delay.
+"""Delivery worker against a loopback webhook receiver: events per second, fill-to-webhook delay.
 
 Throughput: N events of one Enterprise user with one endpoint, delivered by ``deliver_pass`` with
 the per-channel rate limit lifted (so the worker's own cost is measured; the default limit is
@@ -96,9 +96,17 @@ def fill_delay(app, receiver, ids) -> dict:
         for n in range(FILLS):
             cid = f"b{bot_id}-p{pair_id}-9-{n}"
             trade = TradeRecord(
-                time=datetime.now(UTC), pair_key=str(pair_id), symbol="BTCUSDT", side="Long",
-                action="ADD", qty=Decimal("0.001"), price=Decimal("30000"), fee=Decimal(0),
-                realised_pnl=Decimal(0), client_order_id=cid, balance=Decimal(1000),
+                time=datetime.now(UTC),
+                pair_key=str(pair_id),
+                symbol="BTCUSDT",
+                side="Long",
+                action="ADD",
+                qty=Decimal("0.001"),
+                price=Decimal("30000"),
+                fee=Decimal(0),
+                realised_pnl=Decimal(0),
+                client_order_id=cid,
+                balance=Decimal(1000),
             )
             journal.record_trade(trade)
             committed[cid] = time.time()
@@ -125,8 +133,10 @@ def run() -> dict:
     with tempfile.TemporaryDirectory() as folder:
         app, receiver, user, ids = _setup(Path(folder))
         try:
-            return {"throughput": throughput(app, receiver, user),
-                    "fill_to_webhook": fill_delay(app, receiver, ids)}
+            return {
+                "throughput": throughput(app, receiver, user),
+                "fill_to_webhook": fill_delay(app, receiver, ids),
+            }
         finally:
             receiver.shutdown()
             receiver.server_close()

@@ -1,4 +1,4 @@
-"""The e-mail channel: a plain-text and an HTML part per event (or per digest), with unsubscribe links.
+"""The e-mail channel: text and HTML parts per event (or per digest), with unsubscribe links.
 
 The channel builds the message; handing it to a mail server is the caller's ``deliver`` (the web
 app's mail backend), so this package stays free of the app.

@@ -14,7 +14,7 @@ import time
 
 HEADER = "Dcabot-Signature"
 EVENT_ID_HEADER = "Dcabot-Event-Id"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 DEFAULT_TOLERANCE = 300
 
 

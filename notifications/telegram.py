@@ -98,7 +98,7 @@ def call_api(
     *,
     timeout: float,
 ) -> object:
-    """POST one Bot API method; requests' errors are re-raised without the URL (it has the token)."""
+    """POST one Bot API method; errors are re-raised without the URL (it holds the token)."""
 
     def error(message: str, status: int | None = None) -> NotificationError:
         return NotificationError(

@@ -1,6 +1,7 @@
 """`make run` (python -m saas.devserver): the web app on http://127.0.0.1:8000 with SQLite,
 its secrets kept in instance/, mails printed here, notifications delivered every few seconds,
-and due bots run every minute in the background, so the demo bot trades with no cron, no keys and no network.
+and due bots run every minute in the background, so the demo bot trades with no cron, no keys
+and no network.
 """
 
 from __future__ import annotations

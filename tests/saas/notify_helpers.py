@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from saas.extensions import db
 from saas.models import NotificationDelivery, NotificationOutbox, NotificationSetting
+from saas.plans import limits_for, load_plans
 from saas.security import KeyRing
 from saas.services.notifications import webhooks
 from saas.services.notifications.outbox import enqueue
 from saas.services.notifications.worker import context_from_app
-from saas.plans import limits_for, load_plans
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -54,8 +54,13 @@ def emit(app, user_id: int, kind: str, fields: dict | None = None, now=NOW, coun
     """Write events to the outbox as a cause would."""
     with app.app_context():
         rows = [
-            enqueue(db.session, kind, fields or {"symbol": "BTCUSDT", "side": "Long"}, now=now,
-                    user_id=user_id)
+            enqueue(
+                db.session,
+                kind,
+                fields or {"symbol": "BTCUSDT", "side": "Long"},
+                now=now,
+                user_id=user_id,
+            )
             for _ in range(count)
         ]
         db.session.commit()

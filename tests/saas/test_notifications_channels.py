@@ -1,4 +1,4 @@
-"""E-mail through a real SMTP server, Telegram linking through the fake Bot API, the journal hook."""
+"""E-mail through a real SMTP server, Telegram linking via the fake Bot API, the journal hook."""
 
 from __future__ import annotations
 
@@ -23,8 +23,12 @@ def test_mail_has_text_and_html_parts_and_a_one_click_unsubscribe_per_kind(
     app.config.update(smtp_server.mail_settings())
     user = user_factory(email_verified=True)
     add_settings(app, user.id, email_enabled=True)
-    emit(app, user.id, "margin_warning", {"symbol": "ETHUSDT", "side": "Short",
-                                          "margin_level": "1.3"})
+    emit(
+        app,
+        user.id,
+        "margin_warning",
+        {"symbol": "ETHUSDT", "side": "Short", "margin_level": "1.3"},
+    )
     assert deliver_pass(context(app), NOW)["sent"] == 1
     [mail] = smtp_server.wait_for(1)
     assert mail["To"] == user.email and "Margin warning" in mail["Subject"]
@@ -105,10 +109,19 @@ def test_a_fill_and_its_event_are_written_in_one_transaction(app, user_factory):
         db.session.commit()
         journal = DatabaseJournal(db.engine, bot.id, clock=lambda: NOW)
         trade = TradeRecord(
-            time=NOW, pair_key=str(pair.id), symbol="BTCUSDT", side="Long", action="OPEN",
-            qty=Decimal("0.01"), price=Decimal("30000"), fee=Decimal("0.1"),
-            realised_pnl=Decimal(0), client_order_id=f"b{bot.id}-p{pair.id}-1-1",
-            position_size=Decimal("0.01"), position_value=Decimal("30"), balance=Decimal(1000),
+            time=NOW,
+            pair_key=str(pair.id),
+            symbol="BTCUSDT",
+            side="Long",
+            action="OPEN",
+            qty=Decimal("0.01"),
+            price=Decimal("30000"),
+            fee=Decimal("0.1"),
+            realised_pnl=Decimal(0),
+            client_order_id=f"b{bot.id}-p{pair.id}-1-1",
+            position_size=Decimal("0.01"),
+            position_value=Decimal("30"),
+            balance=Decimal(1000),
         )
         assert journal.record_trade(trade)
         assert not journal.record_trade(trade)  # the same fill again: no trade, no event

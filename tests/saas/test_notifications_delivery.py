@@ -1,4 +1,4 @@
-"""The delivery worker against real local receivers: signed webhooks, retries, disabling, crashes."""
+"""The delivery worker against real receivers: signed webhooks, retries, disabling, crashes."""
 
 from __future__ import annotations
 
@@ -32,16 +32,19 @@ def test_a_webhook_delivery_is_signed_and_verifies_with_the_documented_snippet(
     user = user_factory(email_verified=True, plan="enterprise")
     _, secret = add_endpoint(app, user, webhook_receiver.url)
     webhook_receiver.secret = secret
-    [event_id] = emit(app, user.id, "margin_warning", {"symbol": "BTCUSDT", "side": "Long",
-                                                       "margin_level": "1.4"})
+    [event_id] = emit(
+        app, user.id, "margin_warning", {"symbol": "BTCUSDT", "side": "Long", "margin_level": "1.4"}
+    )
     summary = deliver_pass(context(app), NOW)
     assert summary["sent"] == 1
     [got] = webhook_receiver.wait_for(1)
     assert got["verified"] is True
     assert got["event_id_header"] == event_id == got["body"]["id"]
     body = got["body"]
-    assert body["type"] == "margin_warning" and body["pair"] == {"symbol": "BTCUSDT",
-                                                                  "side": "Long"}
+    assert body["type"] == "margin_warning" and body["pair"] == {
+        "symbol": "BTCUSDT",
+        "side": "Long",
+    }
     assert body["data"]["margin_level"] == "1.4" and body["created"].startswith("2026-12-04T12")
     webhook_receiver.secret = "whsec_wrong"  # the snippet really checks
     emit(app, user.id, "margin_warning")
@@ -138,9 +141,7 @@ def test_a_worker_killed_between_send_and_mark_resends_once_with_the_same_event_
     assert delivery.status == "sent"
 
 
-def test_a_downgrade_stops_telegram_deliveries_with_one_notice(
-    app, user_factory, telegram_server
-):
+def test_a_downgrade_stops_telegram_deliveries_with_one_notice(app, user_factory, telegram_server):
     app.config.update(TELEGRAM_BOT_TOKEN="platform", TELEGRAM_API_BASE=telegram_server.url)
     user = user_factory(email_verified=True, plan="pro")
     add_settings(app, user.id, telegram_enabled=True, telegram_chat_id="31337")

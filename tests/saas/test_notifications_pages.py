@@ -93,9 +93,7 @@ def test_another_users_endpoint_and_delivery_are_404(app, client, user_factory):
     assert csrf_post(client, f"{PAGE}/deliveries/1/resend", token_from=PAGE).status_code == 404
 
 
-def test_the_telegram_webhook_needs_the_secret_token_and_links_on_start(
-    app, client, user_factory
-):
+def test_the_telegram_webhook_needs_the_secret_token_and_links_on_start(app, client, user_factory):
     app.config.update(TELEGRAM_WEBHOOK_SECRET="s3cret", TELEGRAM_BOT_USERNAME="dcabot_test_bot")
     user = user_factory(email_verified=True, plan="pro")
     login(client, user)

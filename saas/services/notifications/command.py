@@ -107,6 +107,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python main.py deliver", description=__doc__)
     parser.add_argument("--loop", action="store_true", help="keep delivering until stopped")
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, metavar="SECONDS")
+    parser.add_argument("--env-file", help="read settings from this file first (the crontab's)")
     return parser.parse_args(argv)
 
 
@@ -121,9 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.interval <= 0:
         print("error: --interval must be above 0 seconds", file=sys.stderr)
         return 2
+    from main import configure_logging  # noqa: PLC0415
+    from workflows.runner import RunnerConfigError, load_env_file  # noqa: PLC0415
+
+    configure_logging()
     try:
-        app = create_app(Config(environment()))
-    except ConfigError as exc:
+        app = create_app(Config(load_env_file(args.env_file, environment())))
+    except (ConfigError, RunnerConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     ctx = context_from_app(app)

@@ -57,7 +57,7 @@ def _targets(row, setting, endpoints, config: Mapping) -> list[tuple[str, int | 
 
 
 def dispatch(session: Session, config: Mapping, *, now: datetime, limit: int = 500) -> int:
-    """Make the deliveries of up to ``limit`` new events; returns how many events were fanned out."""
+    """Make the deliveries of up to ``limit`` new events; how many events were fanned out."""
     query = (
         select(NotificationOutbox)
         .where(NotificationOutbox.dispatched_at.is_(None))

@@ -7,7 +7,7 @@ worker checks the plan again when it sends, so a downgrade takes effect without 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -130,7 +130,5 @@ def in_quiet_hours(setting: NotificationSetting | None, now: datetime) -> dateti
         return None
     until = now.replace(hour=end, minute=0, second=0, microsecond=0)
     if until <= now:
-        from datetime import timedelta  # noqa: PLC0415
-
         until += timedelta(days=1)
     return until
