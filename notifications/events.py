@@ -19,20 +19,19 @@ from notifications.formatting import format_event
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
 
-# Kinds beyond the trading core's (base.EVENT_KINDS).
-POSITION_GONE = "position_gone"  # symbol, side, reason: liquidated or closed outside the bot
-ORDER_REFUSED = "order_refused"  # symbol, side, action, qty, price, error
-BOT_ERROR = "bot_error"  # reason: stopped after repeated failures
-RUN_OVERDUE = "run_overdue"  # minutes late, next_run_at
-DAILY_SUMMARY = "daily_summary"  # day, trades, realised_pnl, bots
-WEBHOOK_DISABLED = "webhook_disabled"  # url, reason
-CHANNEL_STOPPED = "channel_stopped"  # channel, reason (a plan no longer includes it)
-TEST_MESSAGE = "test_message"  # channel
-# Operator alerts (user_id NULL in the outbox).
-OPS_RUNNER_OVERDUE = "ops_runner_overdue"
-OPS_REPEATED_FAILURES = "ops_repeated_failures"
-OPS_PAYMENT_FAILED = "ops_payment_failed"
-OPS_DATABASE_ERROR = "ops_database_error"
+# Kinds beyond the trading core's, re-exported here with the catalogue.
+POSITION_GONE = base.POSITION_GONE
+ORDER_REFUSED = base.ORDER_REFUSED
+BOT_ERROR = base.BOT_ERROR
+RUN_OVERDUE = base.RUN_OVERDUE
+DAILY_SUMMARY = base.DAILY_SUMMARY
+WEBHOOK_DISABLED = base.WEBHOOK_DISABLED
+CHANNEL_STOPPED = base.CHANNEL_STOPPED
+TEST_MESSAGE = base.TEST_MESSAGE
+OPS_RUNNER_OVERDUE = base.OPS_RUNNER_OVERDUE
+OPS_REPEATED_FAILURES = base.OPS_REPEATED_FAILURES
+OPS_PAYMENT_FAILED = base.OPS_PAYMENT_FAILED
+OPS_DATABASE_ERROR = base.OPS_DATABASE_ERROR
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from saas.extensions import db
 from saas.models import NotificationSetting, WebhookEndpoint
 from tests.fixtures.web import csrf_post, login
@@ -120,3 +122,50 @@ def test_the_bell_counts_unread_events_until_the_list_is_opened(app, client, use
     listing = client.get(f"{PAGE}/inbox").get_data(as_text=True)
     assert listing.count("Position opened") == 3
     assert 'id="unread-count"' not in client.get(PAGE).get_data(as_text=True)
+
+
+def test_the_delivery_log_lists_attempts_and_resends_with_the_same_event_id(
+    app, client, user_factory, webhook_receiver
+):
+    from saas.services.notifications.worker import deliver_pass  # noqa: PLC0415
+    from tests.saas.notify_helpers import NOW, context  # noqa: PLC0415
+
+    user = user_factory(email_verified=True, plan="enterprise")
+    _, webhook_receiver.secret = add_endpoint(app, user, webhook_receiver.url)
+    [event_id] = emit(app, user.id, "position_opened")
+    deliver_pass(context(app), NOW)
+    login(client, user)
+    log = client.get(f"{PAGE}/log").get_data(as_text=True)
+    assert event_id in log and "ok" in log and "200" in log and " ms" in log
+    delivery_id = int(log.split("/deliveries/", 1)[1].split("/", 1)[0])
+    assert (
+        csrf_post(client, f"{PAGE}/deliveries/{delivery_id}/resend", token_from=PAGE).status_code
+        == 302
+    )
+    deliver_pass(context(app), datetime.now(UTC) + timedelta(seconds=1))  # queued "now"
+    assert webhook_receiver.event_ids == [event_id, event_id]
+    assert client.get(f"{PAGE}/log").get_data(as_text=True).count(event_id) == 2
+
+
+def test_a_user_may_use_their_own_bot_token_stored_encrypted(
+    app, client, user_factory, telegram_server
+):
+    from saas.services.notifications.worker import deliver_pass  # noqa: PLC0415
+    from tests.saas.notify_helpers import NOW, context  # noqa: PLC0415
+
+    app.config["TELEGRAM_API_BASE"] = telegram_server.url
+    user = user_factory(email_verified=True, plan="pro")
+    login(client, user)
+    bad = csrf_post(client, f"{PAGE}/telegram/own", {"bot_token": "nope", "chat_id": "1"})
+    assert bad.status_code == 400 and "BotFather" in bad.get_data(as_text=True)
+    token = "123456:OWN-bot-token"
+    saved = csrf_post(client, f"{PAGE}/telegram/own", {"bot_token": token, "chat_id": "-100"})
+    assert saved.status_code == 302
+    with app.app_context():
+        setting = db.session.query(NotificationSetting).filter_by(user_id=user.id).one()
+        assert token not in (setting.telegram_bot_token_encrypted or "")
+    assert csrf_post(client, f"{PAGE}/test/telegram", token_from=PAGE).status_code == 302
+    deliver_pass(context(app), NOW)
+    [request] = [r for r in telegram_server.requests if r.path.endswith("/sendMessage")]
+    assert request.token == token and request.body["chat_id"] == "-100"
+    assert token not in client.get(PAGE).get_data(as_text=True)

@@ -35,6 +35,7 @@ from saas.services.notifications.senders import (
     send_telegram,
     send_webhook,
 )
+from saas.services.notifications.summaries import daily_summaries
 
 logger = logging.getLogger("dcabot.notifications.worker")
 LEASE = timedelta(seconds=60)
@@ -209,6 +210,7 @@ def deliver_pass(ctx: DeliveryContext, now: datetime, *, batch: int = 200) -> di
     """One pass: health checks, fan-out, then the due deliveries in batches until none is left."""
     with session_scope(ctx.sessions) as session:
         health = ops.check_health(session, now, ctx.config)
+        health["summaries"] = daily_summaries(session, now)
     with session_scope(ctx.sessions) as session:
         fanned = dispatch(session, ctx.config, now=now)
     summary: dict = {"dispatched": fanned, **health}
