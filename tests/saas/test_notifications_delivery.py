@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from saas.extensions import db
 from saas.models import NotificationSetting, WebhookEndpoint
 from saas.services.notifications.worker import deliver_pass
@@ -24,6 +26,12 @@ from tests.saas.notify_helpers import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def app(db_app):
+    """Every test here runs on SQLite and on PostgreSQL (claims lock rows there)."""
+    return db_app
 
 
 def test_a_webhook_delivery_is_signed_and_verifies_with_the_documented_snippet(
@@ -101,7 +109,7 @@ def test_a_receiver_that_always_fails_is_disabled_after_the_retry_window_and_its
 
 
 def test_a_worker_killed_between_send_and_mark_resends_once_with_the_same_event_id(
-    app, user_factory, webhook_receiver, sqlite_url, encryption_key
+    app, user_factory, webhook_receiver, db_url, encryption_key
 ):
     user = user_factory(email_verified=True, plan="enterprise")
     _, webhook_receiver.secret = add_endpoint(app, user, webhook_receiver.url)
@@ -110,7 +118,7 @@ def test_a_worker_killed_between_send_and_mark_resends_once_with_the_same_event_
     webhook_receiver.hold()  # the body arrives; the answer (and so the mark) never does
     env = {
         "PATH": os.environ["PATH"],
-        "DATABASE_URL": sqlite_url,
+        "DATABASE_URL": db_url,
         "ENCRYPTION_KEY": encryption_key,
         "SECRET_KEY": "test",
         "DCABOT_ENV": "test",
