@@ -34,6 +34,8 @@ CHANNEL_NAMES = {"telegram": "Telegram", "webhook": "Webhook"}
 def _telegram_token(setting: NotificationSetting, ctx) -> str:
     """The user's own bot token, else the platform's."""
     if setting.telegram_bot_token_encrypted:
+        if ctx.ring is None:
+            return ""
         try:
             return ctx.ring.decrypt(
                 user_context(setting.user_id, "telegram"), setting.telegram_bot_token_encrypted
@@ -90,7 +92,9 @@ def load_jobs(session: Session, ctx, ids: list[int], now: datetime) -> list[Job]
                 job.telegram_chat_id = setting.telegram_chat_id or ""
         if delivery.channel == "webhook" and delivery.endpoint_id is not None:
             endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-            if endpoint is not None and endpoint.enabled:
+            if endpoint is not None and endpoint.enabled and ctx.ring is None:
+                job.skip_reason = "ENCRYPTION_KEY is not set: the secret cannot be read"
+            elif endpoint is not None and endpoint.enabled:
                 job.url = endpoint.url
                 job.secret = endpoint_secret(endpoint, ctx.ring)
             else:

@@ -91,19 +91,28 @@ def context_from_app(app, **overrides) -> DeliveryContext:
     from saas.db import make_session_factory  # noqa: PLC0415
     from saas.extensions import db  # noqa: PLC0415
     from saas.mail import send_message  # noqa: PLC0415
-    from saas.security import KeyRing  # noqa: PLC0415
 
     with app.app_context():
         engine = db.engine
     values = {
         "sessions": make_session_factory(engine),
         "config": app.config,
-        "ring": KeyRing.from_string(app.config.get("ENCRYPTION_KEY")),
+        "ring": _ring(app.config.get("ENCRYPTION_KEY")),
         "send_mail": lambda message: send_message(app, message),
         "http": requests.Session(),  # keep-alive to receivers across a pass
         **overrides,
     }
     return DeliveryContext(**values)
+
+
+def _ring(key: str | None):
+    """The key ring, or None without ENCRYPTION_KEY (then only secrets need it, not delivery)."""
+    from saas.security import EncryptionKeyError, KeyRing  # noqa: PLC0415
+
+    try:
+        return KeyRing.from_string(key)
+    except EncryptionKeyError:
+        return None
 
 
 def backoff(attempts: int) -> timedelta:
