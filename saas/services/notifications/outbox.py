@@ -7,6 +7,7 @@ or a pause and its "bot paused" event, are committed together or not at all.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from notifications.base import Event, Notifier
 from saas.db import session_scope
 from saas.models import Bot, NotificationOutbox
 from workflows.journal import to_json
+
+logger = logging.getLogger("dcabot.notifications")
 
 
 def json_safe(value):
@@ -117,8 +120,18 @@ def fill_event(trade) -> Event:
 
 
 def enqueue_fill(session: Session, bot_id: int, trade, *, now: datetime) -> None:
-    """The fill's event, in the transaction that writes its trade (called by the journal)."""
-    enqueue_for_bot(session, bot_id, fill_event(trade), now=now)
+    """The fill's event, in the transaction that writes its trade (called by the journal).
+
+    A fill that cannot be described (odd values) is logged and its trade still written:
+    notifications never stop trading.
+    """
+    try:
+        event = fill_event(trade)
+        fields = json_safe(event.fields)
+    except Exception:  # noqa: BLE001 - the trade matters more than its message
+        logger.exception("could not describe a fill", extra={"bot": bot_id})
+        return
+    enqueue_for_bot(session, bot_id, Event(event.kind, fields), now=now)
 
 
 def order_refused_event(order) -> Event:

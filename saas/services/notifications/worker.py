@@ -20,11 +20,10 @@ import requests
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications.base import Event
 from notifications.ssrf import Resolver
 from saas.db import session_scope
-from saas.models import NotificationDelivery, NotificationOutbox
-from saas.models.notifications import DEAD, PENDING, SENT, SKIPPED
+from saas.models import NotificationDelivery
+from saas.models.notifications import PENDING, SKIPPED
 from saas.services.notifications import ops
 from saas.services.notifications.dispatch import dispatch
 from saas.services.notifications.jobs import load_jobs, mark, stop_channel
@@ -236,20 +235,3 @@ def deliver_pass(ctx: DeliveryContext, now: datetime, *, batch: int = 200) -> di
             if not fanned:
                 break
     return summary
-
-
-def pending_count(session: Session) -> int:
-    """Deliveries still to send (health and tests)."""
-    return len(
-        session.scalars(
-            select(NotificationDelivery.id).where(NotificationDelivery.status == PENDING)
-        ).all()
-    )
-
-
-def event_of(row: NotificationOutbox) -> Event:
-    """The plain event of an outbox row."""
-    return Event(row.kind, dict(row.fields or {}))
-
-
-__all__ = ["DEAD", "SENT", "DeliveryContext", "claim", "deliver_pass", "event_of", "process"]
