@@ -9,6 +9,8 @@ the trade's commit to the receiver's arrival. SQLite in a temporary folder.
 
 from __future__ import annotations
 
+import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -25,10 +27,11 @@ if str(ROOT) not in sys.path:
 EVENTS = 2000
 FILLS = 100
 LOOP_S = 1.0
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def _setup(folder: Path):
-    """An app on SQLite, an Enterprise user with an endpoint at a running receiver."""
+def _setup(url: str):
+    """An app on ``url``, an Enterprise user with an endpoint at a running receiver."""
     from saas import create_app
     from saas.config import TestConfig
     from saas.db import create_schema
@@ -37,7 +40,7 @@ def _setup(folder: Path):
     from tests.fixtures.webhooks import WebhookReceiver
     from tests.saas.notify_helpers import add_endpoint
 
-    app = create_app(TestConfig({"DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"}))
+    app = create_app(TestConfig({"DATABASE_URL": url}))
     app.config["DELIVER_RATE_WEBHOOK"] = 1_000_000
     receiver = WebhookReceiver()
     threading.Thread(target=receiver.serve_forever, args=(0.01,), daemon=True).start()
@@ -128,18 +131,49 @@ def fill_delay(app, receiver, ids) -> dict:
     }
 
 
+def bench_database(url: str) -> dict:
+    """Both figures on one database."""
+    app, receiver, user, ids = _setup(url)
+    try:
+        return {
+            "throughput": throughput(app, receiver, user),
+            "fill_to_webhook": fill_delay(app, receiver, ids),
+        }
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+        from saas.extensions import db
+
+        with app.app_context():
+            db.engine.dispose()
+
+
+def bench_postgresql() -> dict:
+    """The PostgreSQL figures in a throw-away schema, or why they are missing."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    libpq = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+    schema = f"bench_{secrets.token_hex(4)}"
+    try:
+        with psycopg.connect(libpq, connect_timeout=3, autocommit=True) as connection:
+            connection.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.Error as exc:
+        return {"skipped": f"PostgreSQL not reachable at {base}: {str(exc).splitlines()[0]}"}
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        return bench_database(url.render_as_string(hide_password=False))
+    finally:
+        with psycopg.connect(libpq, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def run() -> dict:
-    """Both figures."""
+    """Both figures on SQLite and on PostgreSQL."""
     with tempfile.TemporaryDirectory() as folder:
-        app, receiver, user, ids = _setup(Path(folder))
-        try:
-            return {
-                "throughput": throughput(app, receiver, user),
-                "fill_to_webhook": fill_delay(app, receiver, ids),
-            }
-        finally:
-            receiver.shutdown()
-            receiver.server_close()
+        sqlite = bench_database(f"sqlite:///{Path(folder) / 'bench.db'}")
+    return {"sqlite": sqlite, "postgresql": bench_postgresql()}
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from notifications import events as catalogue
@@ -147,10 +147,62 @@ def _disable_endpoint(session: Session, endpoint: WebhookEndpoint, now: datetime
     )
 
 
+def _record_attempt(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
+    """One row of the delivery log."""
+    session.execute(
+        insert(NotificationAttempt).values(
+            delivery_id=job.delivery_id,
+            user_id=job.user_id,
+            channel=job.channel,
+            at=now,
+            ok=outcome.ok,
+            response_code=outcome.response_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error or None,
+        )
+    )
+
+
+def _mark_sent(session: Session, job: Job, outcome: Outcome, now: datetime) -> str:
+    """The common case in plain statements (no objects loaded): sent, logged, failures forgotten."""
+    done = session.execute(
+        update(NotificationDelivery)
+        .where(NotificationDelivery.id == job.delivery_id)
+        .values(
+            status=SENT,
+            sent_at=now,
+            lease_until=None,
+            last_error=None,
+            response_code=outcome.response_code,
+            attempts=NotificationDelivery.attempts + 1,
+        )
+    )
+    if not done.rowcount:
+        return "gone"
+    _record_attempt(session, job, outcome, now)
+    if job.endpoint_id is not None:
+        session.execute(
+            update(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.id == job.endpoint_id, WebhookEndpoint.failing_since.is_not(None)
+            )
+            .values(failing_since=None)
+        )
+    if job.channel == "email" and job.user_id is not None:
+        session.execute(
+            update(NotificationSetting)
+            .where(NotificationSetting.user_id == job.user_id)
+            .values(last_email_at=now)
+        )
+    return SENT
+
+
 def mark(
     session: Session, ctx, job: Job, outcome: Outcome | None, now: datetime, *, status=None
 ) -> str:
     """Record the try and move the delivery on: sent, retried later, dead or skipped."""
+    if outcome is not None and outcome.ok:
+        return _mark_sent(session, job, outcome, now)
     delivery = session.get(NotificationDelivery, job.delivery_id)
     if delivery is None:
         return "gone"
@@ -160,37 +212,15 @@ def mark(
         return status
     from saas.services.notifications.worker import backoff  # noqa: PLC0415 - one cycle
 
-    session.add(
-        NotificationAttempt(
-            delivery_id=delivery.id,
-            user_id=delivery.user_id,
-            channel=delivery.channel,
-            at=now,
-            ok=outcome.ok,
-            response_code=outcome.response_code,
-            latency_ms=outcome.latency_ms,
-            error=outcome.error or None,
-        )
-    )
+    _record_attempt(session, job, outcome, now)
     delivery.attempts += 1
     delivery.response_code = outcome.response_code
-    endpoint = session.get(WebhookEndpoint, job.endpoint_id) if job.endpoint_id else None
-    if outcome.ok:
-        delivery.status, delivery.sent_at, delivery.last_error = SENT, now, None
-        if endpoint is not None:
-            endpoint.failing_since = None
-        if job.channel == "email" and job.user_id is not None:
-            session.execute(
-                update(NotificationSetting)
-                .where(NotificationSetting.user_id == job.user_id)
-                .values(last_email_at=now)
-            )
-        return SENT
     delivery.last_error = outcome.error[:300]
     logger.warning(
         "delivery failed",
         extra={"channel": job.channel, "delivery": job.delivery_id, "error": outcome.error},
     )
+    endpoint = session.get(WebhookEndpoint, job.endpoint_id) if job.endpoint_id else None
     if endpoint is not None and endpoint.enabled:
         endpoint.failing_since = endpoint.failing_since or now
         if now - endpoint.failing_since >= ctx.retry_window:
