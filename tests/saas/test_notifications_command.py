@@ -50,3 +50,23 @@ def test_an_unreachable_database_exits_1_and_mails_the_operator(smtp_server):
     [mail] = smtp_server.wait_for(1)
     assert mail["To"] == "ops@example.com" and "Database error" in mail["Subject"]
     assert "127.0.0.1:9" not in mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_the_devservers_thread_delivers_without_cron(app, user_factory, webhook_receiver):
+    """make run: events reach their receiver within a few periods of the background thread."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from saas.services.notifications.command import BackgroundDeliverer  # noqa: PLC0415
+    from tests.saas.notify_helpers import add_endpoint, emit  # noqa: PLC0415
+
+    user = user_factory(email_verified=True, plan="enterprise")
+    _, webhook_receiver.secret = add_endpoint(app, user, webhook_receiver.url)
+    deliverer = BackgroundDeliverer(app, period=0.1)
+    deliverer.start()
+    try:
+        [event_id] = emit(app, user.id, "position_opened", now=datetime.now(UTC))
+        [got] = webhook_receiver.wait_for(1, timeout=10)
+    finally:
+        deliverer.stop()
+        deliverer.join(timeout=10)
+    assert got["body"]["id"] == event_id and got["verified"]
