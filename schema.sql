@@ -398,3 +398,10 @@ CREATE TABLE IF NOT EXISTS trades (
 CREATE INDEX IF NOT EXISTS ix_trades_bot_id_time ON trades (bot_id, time);
 
 CREATE INDEX IF NOT EXISTS ix_trades_pair_id_time ON trades (pair_id, time);
+
+CREATE TABLE IF NOT EXISTS alembic_version (
+	version_num VARCHAR(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+INSERT INTO alembic_version (version_num) VALUES ('0001_initial') ON CONFLICT DO NOTHING;

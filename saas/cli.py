@@ -1,4 +1,4 @@
-"""``flask --app saas``: init-db, schema, create-admin and rotate-keys."""
+"""``flask --app saas``: init-db, schema, create-admin, rotate-keys and the ``db`` group."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from saas.extensions import db
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
-    """Create the missing tables and indexes (safe to run again)."""
-    create_schema(db.engine)
+    """Create the schema at head on an empty database, else upgrade it (safe to run again)."""
+    for line in create_schema(db.engine):
+        click.echo(line)
     click.echo(f"database ready: {safe_url(db.engine.url)}")
 
 
@@ -73,5 +74,8 @@ def rotate_keys_command() -> None:
 
 def register_cli(app) -> None:
     """Add the commands to ``flask --app saas``."""
+    from saas.db_cli import db_group  # noqa: PLC0415
+
     for command in (init_db_command, schema_command, create_admin_command, rotate_keys_command):
         app.cli.add_command(command)
+    app.cli.add_command(db_group)

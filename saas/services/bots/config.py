@@ -24,6 +24,7 @@ from saas.db import (
     sqlite_path,
 )
 from saas.models import BOT_RUNNING, USER_ACTIVE, Bot, NotificationSetting
+from saas.schema_version import SchemaError, check_current
 from saas.security import (
     DecryptionError,
     EncryptionKeyError,
@@ -32,7 +33,7 @@ from saas.security import (
     user_context,
 )
 
-INIT_HINT = "create it with: flask --app saas init-db"
+INIT_HINT = "create it with: flask --app saas db upgrade"
 
 
 class BotConfigError(ValueError):
@@ -211,11 +212,12 @@ def load_bot_config(bot_id: int, env: Mapping[str, str], now: datetime | None = 
     engine = open_database(env)
     sessions = make_session_factory(engine)
     try:
+        check_current(engine)
         with sessions() as session:
             bot = _check_runnable(session.get(Bot, bot_id), bot_id)
             _check_plan(session, bot, env, now or datetime.now(UTC))
             values = _snapshot(session, bot, env)
-    except (EncryptionKeyError, DecryptionError) as exc:
+    except (EncryptionKeyError, DecryptionError, SchemaError) as exc:
         engine.dispose()
         raise BotConfigError(str(exc)) from None
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
