@@ -99,12 +99,12 @@ CREATE TABLE IF NOT EXISTS notification_settings (
 	telegram_bot_token_encrypted TEXT,
 	email_enabled BOOLEAN NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
-	webhooks_enabled BOOLEAN NOT NULL,
+	webhooks_enabled BOOLEAN DEFAULT false NOT NULL,
 	kind_channels JSONB,
 	muted_bot_ids JSONB,
 	quiet_start_hour INTEGER,
 	quiet_end_hour INTEGER,
-	email_digest_minutes INTEGER NOT NULL,
+	email_digest_minutes INTEGER DEFAULT '0' NOT NULL,
 	last_email_at TIMESTAMP WITH TIME ZONE,
 	telegram_link_hash VARCHAR(64),
 	telegram_link_expires_at TIMESTAMP WITH TIME ZONE,
@@ -404,4 +404,4 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0001_initial') ON CONFLICT DO NOTHING;
+INSERT INTO alembic_version (version_num) VALUES ('0002_notifications') ON CONFLICT DO NOTHING;

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, Select, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Select, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.models.base import Base, JSONType, UTCDateTime, utc_now
@@ -44,14 +44,15 @@ class NotificationSetting(_OwnedDirectly, Base):
     telegram_bot_token_encrypted: Mapped[str | None] = mapped_column(Text)
     email_enabled: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
-    webhooks_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Server defaults: rows written before these columns existed (and plain SQL) get them too.
+    webhooks_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Event kind -> the channels it goes to; a kind missing here takes the catalogue default.
     kind_channels: Mapped[dict | None] = mapped_column(JSONType)
     muted_bot_ids: Mapped[list | None] = mapped_column(JSONType)
     # Quiet hours in UTC (start inclusive, end exclusive); only critical events come through.
     quiet_start_hour: Mapped[int | None] = mapped_column(Integer)
     quiet_end_hour: Mapped[int | None] = mapped_column(Integer)
-    email_digest_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    email_digest_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_email_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # SHA-256 of the one-time /start token of the deep link, and when it stops working.
     telegram_link_hash: Mapped[str | None] = mapped_column(String(64), index=True)
