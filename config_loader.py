@@ -25,6 +25,10 @@ class ConfigError(ValueError):
     """A configuration problem, worded as the one line the operator will read."""
 
 
+class SourceUnavailableError(RuntimeError):
+    """The configuration could not be read right now (database unreachable): try again later."""
+
+
 @dataclass(frozen=True)
 class PairConfig:
     """One trading pair as configured: what the workflow needs to run it."""
@@ -242,8 +246,12 @@ class DatabaseConfigSource(ConfigSource):
 
         self.env = dict(env)
         self.bot_id = parse_bot_id(bot_id)
+        from saas.services.bots.config import DatabaseUnavailableError  # noqa: PLC0415
+
         try:
             self.config = load_bot_config(self.bot_id, self.env)
+        except DatabaseUnavailableError as exc:
+            raise SourceUnavailableError(str(exc)) from None
         except BotConfigError as exc:
             raise ConfigError(str(exc)) from None
         self._clock = None

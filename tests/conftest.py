@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.dashboard",
     "tests.fixtures.stripe",
     "tests.fixtures.browser",
+    "tests.fixtures.faults",
     "tests.fixtures.webhooks",
 ]
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import psycopg
 import pytest
 from sqlalchemy import MetaData, inspect
 
 from saas.db import make_engine
 from saas.security import KeyRing, bot_context
-from tests.fixtures.database import libpq_url, with_search_path
+from tests.fixtures.database import new_pg_schema
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -51,14 +49,7 @@ def _two_pg(server_url: str):
 
 def _pg_schema_url(server_url: str):
     """Yield the URL of a new schema, then drop it."""
-    schema = f"m_{secrets.token_hex(6)}"
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield with_search_path(server_url, schema)
-    finally:
-        with psycopg.connect(libpq_url(server_url), autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    yield from new_pg_schema(server_url, "m")
 
 
 @pytest.fixture

@@ -39,10 +39,10 @@ def _ahead(engine) -> None:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
 
 
-def _main(*args: str, env: dict) -> subprocess.CompletedProcess:
-    """python main.py with a clean environment."""
+def _run(argv: list[str], env: dict) -> subprocess.CompletedProcess:
+    """A command of ours, from the checkout, with a clean environment."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
+        [sys.executable, *argv],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
         cwd=ROOT,
         capture_output=True,
@@ -50,6 +50,11 @@ def _main(*args: str, env: dict) -> subprocess.CompletedProcess:
         timeout=60,
         check=False,
     )
+
+
+def _main(*args: str, env: dict) -> subprocess.CompletedProcess:
+    """python main.py ..."""
+    return _run([str(ROOT / "main.py"), *args], env)
 
 
 @pytest.mark.parametrize("make_state", [_behind, _ahead], ids=["behind", "ahead"])
@@ -91,18 +96,9 @@ def test_the_web_app_refuses_a_database_behind_the_code(empty_url, engine_on, en
 def test_the_db_commands_upgrade_and_report(empty_url, encryption_key, monkeypatch):
     """`flask --app saas db upgrade / current / history / heads` as an operator runs them."""
     env = {"DATABASE_URL": empty_url, "ENCRYPTION_KEY": encryption_key, "DCABOT_ENV": "development"}
-    flask = [sys.executable, "-m", "flask", "--app", "saas", "db"]
 
     def run(*args):
-        return subprocess.run(
-            [*flask, *args],
-            env={"PATH": os.environ.get("PATH", ""), **env},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return _run(["-m", "flask", "--app", "saas", "db", *args], env)
 
     head = migrate.script_directory().get_current_head()
     assert "run `flask --app saas db upgrade`" in run("current").stdout
