@@ -12,7 +12,7 @@ from saas.services.notifications import telegram_link
 from saas.services.notifications.command import poll_telegram
 from saas.services.notifications.worker import deliver_pass
 from saas.services.runs.journal import DatabaseJournal
-from tests.fixtures.database import gen_bot, gen_pair
+from tests.fixtures.database import gen_bot, gen_pair, gen_user
 from tests.saas.notify_helpers import NOW, add_settings, context, deliveries, emit
 from workflows.journal import TradeRecord
 
@@ -130,3 +130,34 @@ def test_a_fill_and_its_event_are_written_in_one_transaction(app, user_factory):
         assert event.fields["client_order_id"] == trade.client_order_id
         assert event.fields["qty"] == "0.01" and db.session.query(Trade).count() == 1
     assert deliveries(app) == []  # nothing is sent by the run itself
+
+
+def test_booking_a_fill_writes_its_event_once_and_a_refusal_once(db_engine, db_session):
+    """book_fill (status and trade in one transaction) carries the event in that transaction."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from tests.saas.test_journal import fill_trade, intent  # noqa: PLC0415
+    from workflows import journal as j  # noqa: PLC0415
+
+    user = gen_user(db_session)
+    bot = gen_bot(db_session, user)
+    pair = gen_pair(db_session, bot)
+    db_session.commit()
+    journal = DatabaseJournal(db_engine, bot.id, clock=lambda: NOW)
+    run_id = journal.start_run(NOW)
+    filled, refused = intent(pair.id, run_id, 1), intent(pair.id, run_id, 2)
+    journal.record_intent(filled)
+    journal.record_intent(refused)
+    filled = replace(filled, status=j.FILLED, filled_qty=Decimal("0.012"), avg_price=Decimal(3))
+    assert journal.book_fill(filled, fill_trade(filled))
+    assert not journal.book_fill(filled, fill_trade(filled))
+    refused = replace(refused, status=j.REJECTED, error="price out of band")
+    journal.update_order(refused)
+    journal.update_order(refused)
+    db_session.expire_all()
+    events = db_session.query(NotificationOutbox).order_by(NotificationOutbox.id).all()
+    assert [(e.kind, e.fields["client_order_id"]) for e in events] == [
+        ("position_opened", filled.client_order_id),
+        ("order_refused", refused.client_order_id),
+    ]
+    assert events[1].fields["message"] == "price out of band"
