@@ -32,8 +32,12 @@ CREATE TABLE IF NOT EXISTS users (
 	checkout_nonce INTEGER NOT NULL,
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	suspended_reason TEXT,
+	suspended_at TIMESTAMP WITH TIME ZONE,
+	plan_override VARCHAR(32),
+	plan_override_until TIMESTAMP WITH TIME ZONE,
 	CONSTRAINT pk_users PRIMARY KEY (id),
-	CONSTRAINT ck_users_role CHECK (role IN ('user', 'admin')),
+	CONSTRAINT ck_users_role CHECK (role IN ('user', 'support', 'admin')),
 	CONSTRAINT ck_users_status CHECK (status IN ('active', 'suspended')),
 	CONSTRAINT ck_users_plan_status CHECK (plan_status IS NULL OR plan_status IN ('active', 'trialing', 'past_due', 'canceled', 'unpaid', 'incomplete', 'incomplete_expired', 'paused')),
 	CONSTRAINT ck_users_failed_logins CHECK (failed_logins >= 0),
@@ -43,6 +47,14 @@ CREATE TABLE IF NOT EXISTS users (
 	CONSTRAINT uq_users_stripe_customer_id UNIQUE (stripe_customer_id),
 	CONSTRAINT uq_users_stripe_subscription_id UNIQUE (stripe_subscription_id)
 );
+
+CREATE INDEX IF NOT EXISTS ix_users_created_at_id ON users (created_at, id);
+
+CREATE INDEX IF NOT EXISTS ix_users_email_pattern ON users (email varchar_pattern_ops);
+
+CREATE INDEX IF NOT EXISTS ix_users_plan_id ON users (plan, id);
+
+CREATE INDEX IF NOT EXISTS ix_users_status ON users (status);
 
 CREATE TABLE IF NOT EXISTS audit_logs (
 	id SERIAL NOT NULL,
@@ -91,6 +103,30 @@ CREATE INDEX IF NOT EXISTS ix_bots_status_next_run_at ON bots (status, next_run_
 
 CREATE UNIQUE INDEX IF NOT EXISTS ix_bots_user_id_name ON bots (user_id, name);
 
+CREATE TABLE IF NOT EXISTS invoices (
+	id SERIAL NOT NULL,
+	stripe_invoice_id VARCHAR(255) NOT NULL,
+	user_id INTEGER,
+	number VARCHAR(64),
+	amount_due NUMERIC(28, 10) NOT NULL,
+	amount_paid NUMERIC(28, 10) NOT NULL,
+	currency VARCHAR(8) NOT NULL,
+	status VARCHAR(16) NOT NULL,
+	attempt_count INTEGER NOT NULL,
+	next_attempt_at TIMESTAMP WITH TIME ZONE,
+	hosted_url TEXT,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_invoices PRIMARY KEY (id),
+	CONSTRAINT ck_invoices_status CHECK (status IN ('draft', 'open', 'paid', 'failed', 'void', 'uncollectible')),
+	CONSTRAINT uq_invoices_stripe_invoice_id UNIQUE (stripe_invoice_id),
+	CONSTRAINT fk_invoices_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_invoices_status_created_at ON invoices (status, created_at);
+
+CREATE INDEX IF NOT EXISTS ix_invoices_user_id_created_at ON invoices (user_id, created_at);
+
 CREATE TABLE IF NOT EXISTS notification_settings (
 	id SERIAL NOT NULL,
 	user_id INTEGER NOT NULL,
@@ -115,6 +151,29 @@ CREATE TABLE IF NOT EXISTS notification_settings (
 );
 
 CREATE INDEX IF NOT EXISTS ix_notification_settings_telegram_link_hash ON notification_settings (telegram_link_hash);
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+	id SERIAL NOT NULL,
+	user_id INTEGER,
+	source VARCHAR(8) NOT NULL,
+	plan VARCHAR(32) NOT NULL,
+	interval VARCHAR(8),
+	monthly_amount NUMERIC(28, 10) NOT NULL,
+	currency VARCHAR(8) NOT NULL,
+	stripe_subscription_id VARCHAR(64),
+	started_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	ended_at TIMESTAMP WITH TIME ZONE,
+	CONSTRAINT pk_subscriptions PRIMARY KEY (id),
+	CONSTRAINT ck_subscriptions_source CHECK (source IN ('stripe', 'manual')),
+	CONSTRAINT ck_subscriptions_monthly_amount CHECK (monthly_amount >= 0),
+	CONSTRAINT fk_subscriptions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_subscriptions_ended_at ON subscriptions (ended_at);
+
+CREATE INDEX IF NOT EXISTS ix_subscriptions_started_at ON subscriptions (started_at);
+
+CREATE INDEX IF NOT EXISTS ix_subscriptions_user_id_ended_at ON subscriptions (user_id, ended_at);
 
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
 	id SERIAL NOT NULL,
@@ -169,6 +228,8 @@ CREATE TABLE IF NOT EXISTS bot_runs (
 );
 
 CREATE INDEX IF NOT EXISTS ix_bot_runs_bot_id_started_at ON bot_runs (bot_id, started_at);
+
+CREATE INDEX IF NOT EXISTS ix_bot_runs_started_at ON bot_runs (started_at);
 
 CREATE TABLE IF NOT EXISTS notification_outbox (
 	id SERIAL NOT NULL,
@@ -399,9 +460,11 @@ CREATE INDEX IF NOT EXISTS ix_trades_bot_id_time ON trades (bot_id, time);
 
 CREATE INDEX IF NOT EXISTS ix_trades_pair_id_time ON trades (pair_id, time);
 
+CREATE INDEX IF NOT EXISTS ix_trades_time ON trades (time);
+
 CREATE TABLE IF NOT EXISTS alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0002_notifications') ON CONFLICT DO NOTHING;
+INSERT INTO alembic_version (version_num) VALUES ('0003_notifications') ON CONFLICT DO NOTHING;

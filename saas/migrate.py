@@ -46,9 +46,29 @@ def script_directory() -> ScriptDirectory:
 
 @contextmanager
 def _bound(engine: Engine) -> Iterator[Config]:
-    """A Config whose migrations run on one connection of ``engine``, committed at the end."""
-    with engine.begin() as connection:
-        yield alembic_config(connection)
+    """A Config whose migrations run on one connection of ``engine``, committed at the end.
+
+    On SQLite, foreign keys are off while revisions run (SQLite's own recipe for changing a
+    table): batch mode recreates a table by copying it, and dropping the old copy of a parent
+    table (users) would otherwise cascade and delete its children. The keys are checked before
+    the commit, and back on afterwards.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside any transaction
+            connection.commit()
+        try:
+            with connection.begin():
+                yield alembic_config(connection)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> list[str]:

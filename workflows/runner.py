@@ -93,9 +93,17 @@ def finite(raw: str) -> float:
     return value
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line (RunnerConfigError), not a usage block and an error."""
+
+    def error(self, message: str):
+        """Raise instead of printing usage and exiting."""
+        raise RunnerConfigError(f"{self.prog}: {message}")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options; each defaults to its RUNNER_* setting."""
-    parser = argparse.ArgumentParser(prog="python main.py run-due", description=__doc__)
+    parser = OneLineParser(prog="python main.py run-due", description=__doc__)
     parser.add_argument("--env-file", help="read settings from this file first (the crontab's)")
     parser.add_argument("--concurrency", type=int, help="bot processes at once (2 x cores)")
     parser.add_argument("--time-limit", type=finite, help="seconds before a run is stopped")

@@ -3,7 +3,7 @@
 from saas.models.audit import AuditLog
 from saas.models.backtests import Backtest as Backtest
 from saas.models.base import Base, JSONType, Money, UTCDateTime
-from saas.models.billing import StripeEvent
+from saas.models.billing import Invoice, StripeEvent, Subscription
 from saas.models.bots import (
     BOT_ERROR,
     BOT_PAUSED,
@@ -24,7 +24,14 @@ from saas.models.paper import PaperAccount
 from saas.models.runs import BotLog, BotRun
 from saas.models.stats import BotDailyStat as BotDailyStat
 from saas.models.trading import Order, Trade, TradingPair
-from saas.models.users import ROLE_ADMIN, ROLE_USER, USER_ACTIVE, USER_SUSPENDED, User
+from saas.models.users import (
+    ROLE_ADMIN,
+    ROLE_SUPPORT,
+    ROLE_USER,
+    USER_ACTIVE,
+    USER_SUSPENDED,
+    User,
+)
 
 __all__ = [
     "BOT_ERROR",
@@ -34,6 +41,7 @@ __all__ = [
     "BOT_STOPPED",
     "EXCHANGES",
     "ROLE_ADMIN",
+    "ROLE_SUPPORT",
     "ROLE_USER",
     "USER_ACTIVE",
     "USER_SUSPENDED",
@@ -42,6 +50,7 @@ __all__ = [
     "Bot",
     "BotLog",
     "BotRun",
+    "Invoice",
     "JSONType",
     "Money",
     "NotificationAttempt",
@@ -51,6 +60,7 @@ __all__ = [
     "Order",
     "PaperAccount",
     "StripeEvent",
+    "Subscription",
     "Trade",
     "TradingPair",
     "UTCDateTime",

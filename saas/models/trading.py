@@ -121,6 +121,8 @@ class Trade(OwnedThroughBot, Base):
         CheckConstraint("price > 0", name="price"),
         Index(None, "bot_id", "time"),
         Index(None, "pair_id", "time"),
+        # The admin system page counts today's, this week's and this month's trades.
+        Index(None, "time"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

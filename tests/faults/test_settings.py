@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from tests.faults.harness import run
 from workflows.runner import RunnerConfigError, parse_args, settings
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", ["RUNNER_TIME_LIMIT", "RUNNER_HORIZON", "RUNNER_KILL_GRACE"])
@@ -22,12 +26,27 @@ def test_a_runner_setting_must_be_a_finite_number(name, value):
 
 
 @pytest.mark.parametrize("option", ["--time-limit", "--horizon"])
-def test_a_runner_option_must_be_a_finite_number(option, capsys):
-    """The command line refuses nan too (argparse: exit 2 with its message)."""
-    with pytest.raises(SystemExit) as exited:
+def test_a_runner_option_must_be_a_finite_number(option):
+    """The command line refuses nan too, as one line (main prints it and exits 2)."""
+    with pytest.raises(RunnerConfigError, match=f"argument {option}: must be a finite number"):
         parse_args([option, "nan"])
-    assert exited.value.code == 2
-    assert "finite number" in capsys.readouterr().err
+
+
+def test_run_due_with_a_bad_option_says_one_line_and_exits_2():
+    """No argparse usage block: the operator reads one error line."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "run-due", "--time-limit", "nan"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: python main.py run-due: argument --time-limit: "
+        "must be a finite number of at least 0, got 'nan'"
+    ]
 
 
 BAD_SETTINGS = [

@@ -2,8 +2,8 @@
 
 Additive only: four new tables and nullable (or server-defaulted) columns on notification_settings.
 
-Revision ID: 0002_notifications
-Revises: 0001_initial
+Revision ID: 0003_notifications
+Revises: 0002_admin
 Created: 2026-12-04 17:28:55.156171
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql
 # JSON on SQLite, JSONB on PostgreSQL (saas.models.base.JSONType).
 JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
-revision = "0002_notifications"
-down_revision = "0001_initial"
+revision = "0003_notifications"
+down_revision = "0002_admin"
 branch_labels = None
 depends_on = None
 
