@@ -280,12 +280,15 @@ CREATE TABLE IF NOT EXISTS trading_pairs (
 	alert_keys JSONB NOT NULL,
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
+	exchange_margin_mode VARCHAR(8),
 	CONSTRAINT pk_trading_pairs PRIMARY KEY (id),
 	CONSTRAINT uq_trading_pairs_bot_id_symbol_side UNIQUE (bot_id, symbol, side),
 	CONSTRAINT ck_trading_pairs_side CHECK (side IN ('Long', 'Short')),
 	CONSTRAINT ck_trading_pairs_leverage CHECK (leverage > 0 AND leverage <= 125),
 	CONSTRAINT ck_trading_pairs_ema_interval CHECK (ema_interval IN (1, 5, 15, 30, 60, 240, 1440, 10080, 43200, 129600, 518400)),
 	CONSTRAINT ck_trading_pairs_symbol CHECK (symbol <> ''),
+	CONSTRAINT ck_trading_pairs_margin_mode CHECK (margin_mode IN ('cross', 'isolated')),
 	CONSTRAINT fk_trading_pairs_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE
 );
 
@@ -312,6 +315,7 @@ CREATE TABLE IF NOT EXISTS backtests (
 	started_at TIMESTAMP WITH TIME ZONE,
 	finished_at TIMESTAMP WITH TIME ZONE,
 	heartbeat_at TIMESTAMP WITH TIME ZONE,
+	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
 	CONSTRAINT pk_backtests PRIMARY KEY (id),
 	CONSTRAINT ck_backtests_status CHECK (status IN ('queued', 'running', 'done', 'error')),
 	CONSTRAINT ck_backtests_progress CHECK (progress >= 0 AND progress <= 1000),
@@ -467,4 +471,4 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0003_notifications') ON CONFLICT DO NOTHING;
+INSERT INTO alembic_version (version_num) VALUES ('0004_notifications') ON CONFLICT DO NOTHING;

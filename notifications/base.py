@@ -24,6 +24,7 @@ DANGEROUS_DECLINE = "dangerous_decline"  # symbol, side, decline_type, score, ro
 MARGIN_WARNING = "margin_warning"  # symbol, side, margin_level, value, upnl
 ERROR = "error"  # symbol, error_type, message
 BOT_PAUSED = "bot_paused"  # reason
+DRIFT_REPORT = "drift_report"  # bot, period, divergences, causes: the weekly live-vs-backtest
 
 # Kinds of the platform (the outbox, the runner and the delivery worker), beyond one run's.
 POSITION_GONE = "position_gone"  # symbol, side, reason: liquidated or closed outside the bot
@@ -51,6 +52,7 @@ EVENT_KINDS = (
     MARGIN_WARNING,
     ERROR,
     BOT_PAUSED,
+    DRIFT_REPORT,
 )
 
 

@@ -121,6 +121,7 @@ ROUTES: dict[str, Route] = {
     "dashboard.bot": Route(bot_args, ("GET",), changes=False),
     "dashboard.bot_status": Route(bot_args, ("GET",), changes=False),
     "dashboard.bot_charts": Route(bot_args, ("GET",), changes=False),
+    "dashboard.bot_drift": Route(bot_args, ("GET",), changes=False),
     "dashboard.ladder": Route(pair_only_args, ("GET",), changes=False),
     "dashboard.ladder_data": Route(pair_only_args, ("GET",), changes=False),
     "dashboard.backtest": Route(backtest_args, ("GET",), changes=False),

@@ -132,6 +132,15 @@ def due_bot_ids(session: Session, now: datetime, limit: int | None = None) -> li
     return list(session.scalars(query))
 
 
+def record_margin_modes(session, bot: Bot, result) -> None:
+    """Keep the margin mode the exchange reported for each pair's position (never change it)."""
+    seen = {p.pair_key: p.margin_mode for p in result.pairs if getattr(p, "margin_mode", None)}
+    for pair in bot.pairs:
+        mode = seen.get(str(pair.id))
+        if mode is not None and pair.exchange_margin_mode != mode:
+            pair.exchange_margin_mode = mode
+
+
 def record_run_result(config, result, *, now: datetime, env) -> bool:
     """Record a BotRunResult for a loaded BotConfig; a pause reaches the owner via the outbox."""
     from saas.db import session_scope  # noqa: PLC0415
@@ -140,4 +149,6 @@ def record_run_result(config, result, *, now: datetime, env) -> bool:
         bot = session.get(Bot, config.bot_id)
         if bot is None:
             return False  # deleted while it ran; nothing left to record on
-        return record_run(session, bot, result.outcome, run_error_summary(result), now=now)
+        paused = record_run(session, bot, result.outcome, run_error_summary(result), now=now)
+        record_margin_modes(session, bot, result)
+        return paused

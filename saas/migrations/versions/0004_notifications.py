@@ -2,8 +2,8 @@
 
 Additive only: four new tables and nullable (or server-defaulted) columns on notification_settings.
 
-Revision ID: 0003_notifications
-Revises: 0002_admin
+Revision ID: 0004_notifications
+Revises: 0003_margin_modes
 Created: 2026-12-04 17:28:55.156171
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql
 # JSON on SQLite, JSONB on PostgreSQL (saas.models.base.JSONType).
 JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
-revision = "0003_notifications"
-down_revision = "0002_admin"
+revision = "0004_notifications"
+down_revision = "0003_margin_modes"
 branch_labels = None
 depends_on = None
 
