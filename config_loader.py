@@ -289,6 +289,14 @@ class DatabaseConfigSource(ConfigSource):
         """The bot's exchange."""
         return self.config.exchange
 
+    def notifier(self):
+        """The outbox: events are written for the owner and sent by `python main.py deliver`."""
+        from notifications.base import FanOut  # noqa: PLC0415
+        from saas.services.notifications.outbox import OutboxNotifier  # noqa: PLC0415
+
+        # The fan-out logs a failed write instead of raising: notifying never stops trading.
+        return FanOut([OutboxNotifier(self.config.sessions, self.bot_id, self._now_clock())])
+
     def get_pairs(self) -> list[PairConfig]:
         """Every active pair with its own leverage, EMA interval, strategy and parameters."""
         return [

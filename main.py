@@ -16,9 +16,10 @@ COMMANDS = {
     "download": "clients.download",
     "run-due": "workflows.runner",
     "demo": "workflows.demo",
+    "deliver": "saas.services.notifications.command",
 }
 USAGE = (
-    "usage: python main.py [backtest|download|run-due|demo] ...\n"
+    "usage: python main.py [backtest|download|run-due|demo|deliver] ...\n"
     "  with no command: one run of every configured pair (BOT_ID set: database mode, "
     "otherwise the .env / environment)"
 )
@@ -122,20 +123,27 @@ def one_line(exc: BaseException) -> str:
     return text[:300]
 
 
+def run_notifier(source, env: Mapping):
+    """Database mode: the outbox (sent by `deliver`); standalone: Telegram straight away."""
+    if hasattr(source, "notifier"):
+        return source.notifier()
+    from notifications import build_notifier  # noqa: PLC0415
+
+    token, chat = source.get_telegram_config()
+    return build_notifier(token, chat, api_base=env.get("TELEGRAM_API_BASE"))
+
+
 def _run_once(env, clock, data_dir, notifier, report) -> int:
     """run_once without the last-resort handler."""
     from clients.factory import ClientConfigError  # noqa: PLC0415
     from config_loader import ConfigError, SourceUnavailableError, get_config_source  # noqa: PLC0415
-    from notifications import build_notifier  # noqa: PLC0415
     from strategies import StrategyParamError  # noqa: PLC0415
 
     data_dir = Path(data_dir or env.get("DATA_DIR") or HERE / ".dcabot")
     try:
         source = get_config_source(env)
         pairs = build_pairs(source)
-        if notifier is None:
-            token, chat = source.get_telegram_config()
-            notifier = build_notifier(token, chat, api_base=env.get("TELEGRAM_API_BASE"))
+        notifier = run_notifier(source, env) if notifier is None else notifier
         workflow = build_workflow(source, env, clock, data_dir, notifier)
     except (ConfigError, StrategyParamError, ClientConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -148,10 +148,22 @@ CREATE TABLE IF NOT EXISTS notification_settings (
 	telegram_bot_token_encrypted TEXT,
 	email_enabled BOOLEAN NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	webhooks_enabled BOOLEAN DEFAULT false NOT NULL,
+	kind_channels JSONB,
+	muted_bot_ids JSONB,
+	quiet_start_hour INTEGER,
+	quiet_end_hour INTEGER,
+	email_digest_minutes INTEGER DEFAULT '0' NOT NULL,
+	last_email_at TIMESTAMP WITH TIME ZONE,
+	telegram_link_hash VARCHAR(64),
+	telegram_link_expires_at TIMESTAMP WITH TIME ZONE,
+	seen_at TIMESTAMP WITH TIME ZONE,
 	CONSTRAINT pk_notification_settings PRIMARY KEY (id),
 	CONSTRAINT uq_notification_settings_user_id UNIQUE (user_id),
 	CONSTRAINT fk_notification_settings_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
+
+CREATE INDEX IF NOT EXISTS ix_notification_settings_telegram_link_hash ON notification_settings (telegram_link_hash);
 
 CREATE TABLE IF NOT EXISTS subscriptions (
 	id SERIAL NOT NULL,
@@ -175,6 +187,21 @@ CREATE INDEX IF NOT EXISTS ix_subscriptions_ended_at ON subscriptions (ended_at)
 CREATE INDEX IF NOT EXISTS ix_subscriptions_started_at ON subscriptions (started_at);
 
 CREATE INDEX IF NOT EXISTS ix_subscriptions_user_id_ended_at ON subscriptions (user_id, ended_at);
+
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+	id SERIAL NOT NULL,
+	user_id INTEGER NOT NULL,
+	url TEXT NOT NULL,
+	secret_encrypted TEXT NOT NULL,
+	enabled BOOLEAN NOT NULL,
+	disabled_reason TEXT,
+	failing_since TIMESTAMP WITH TIME ZONE,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_webhook_endpoints PRIMARY KEY (id),
+	CONSTRAINT fk_webhook_endpoints_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_webhook_endpoints_user_id ON webhook_endpoints (user_id);
 
 CREATE TABLE IF NOT EXISTS bot_daily_stats (
 	id SERIAL NOT NULL,
@@ -216,6 +243,28 @@ CREATE TABLE IF NOT EXISTS bot_runs (
 CREATE INDEX IF NOT EXISTS ix_bot_runs_bot_id_started_at ON bot_runs (bot_id, started_at);
 
 CREATE INDEX IF NOT EXISTS ix_bot_runs_started_at ON bot_runs (started_at);
+
+CREATE TABLE IF NOT EXISTS notification_outbox (
+	id SERIAL NOT NULL,
+	event_id VARCHAR(36) NOT NULL,
+	user_id INTEGER,
+	bot_id INTEGER,
+	kind VARCHAR(40) NOT NULL,
+	severity VARCHAR(10) NOT NULL,
+	fields JSONB NOT NULL,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	dispatched_at TIMESTAMP WITH TIME ZONE,
+	dedupe_key VARCHAR(120),
+	CONSTRAINT pk_notification_outbox PRIMARY KEY (id),
+	CONSTRAINT uq_notification_outbox_event_id UNIQUE (event_id),
+	CONSTRAINT fk_notification_outbox_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+	CONSTRAINT fk_notification_outbox_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE SET NULL,
+	CONSTRAINT uq_notification_outbox_dedupe_key UNIQUE (dedupe_key)
+);
+
+CREATE INDEX IF NOT EXISTS ix_notification_outbox_dispatched_at_id ON notification_outbox (dispatched_at, id);
+
+CREATE INDEX IF NOT EXISTS ix_notification_outbox_user_id_id ON notification_outbox (user_id, id);
 
 CREATE TABLE IF NOT EXISTS paper_accounts (
 	id SERIAL NOT NULL,
@@ -308,6 +357,30 @@ CREATE TABLE IF NOT EXISTS bot_logs (
 
 CREATE INDEX IF NOT EXISTS ix_bot_logs_bot_id_created_at ON bot_logs (bot_id, created_at);
 
+CREATE TABLE IF NOT EXISTS notification_deliveries (
+	id SERIAL NOT NULL,
+	outbox_id INTEGER NOT NULL,
+	user_id INTEGER,
+	channel VARCHAR(16) NOT NULL,
+	endpoint_id INTEGER,
+	status VARCHAR(10) NOT NULL,
+	attempts INTEGER NOT NULL,
+	next_attempt_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	lease_until TIMESTAMP WITH TIME ZONE,
+	last_error VARCHAR(300),
+	response_code INTEGER,
+	sent_at TIMESTAMP WITH TIME ZONE,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	CONSTRAINT pk_notification_deliveries PRIMARY KEY (id),
+	CONSTRAINT fk_notification_deliveries_outbox_id_notification_outbox FOREIGN KEY(outbox_id) REFERENCES notification_outbox (id) ON DELETE CASCADE,
+	CONSTRAINT fk_notification_deliveries_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+	CONSTRAINT fk_notification_deliveries_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_notification_deliveries_outbox_id ON notification_deliveries (outbox_id);
+
+CREATE INDEX IF NOT EXISTS ix_notification_deliveries_status_next_attempt_at ON notification_deliveries (status, next_attempt_at);
+
 CREATE TABLE IF NOT EXISTS orders (
 	id SERIAL NOT NULL,
 	bot_id INTEGER NOT NULL,
@@ -351,6 +424,25 @@ CREATE INDEX IF NOT EXISTS ix_orders_bot_id_status ON orders (bot_id, status);
 
 CREATE INDEX IF NOT EXISTS ix_orders_pair_id_status ON orders (pair_id, status);
 
+CREATE TABLE IF NOT EXISTS notification_attempts (
+	id SERIAL NOT NULL,
+	delivery_id INTEGER NOT NULL,
+	user_id INTEGER,
+	channel VARCHAR(16) NOT NULL,
+	at TIMESTAMP WITH TIME ZONE NOT NULL,
+	ok BOOLEAN NOT NULL,
+	response_code INTEGER,
+	latency_ms INTEGER,
+	error VARCHAR(300),
+	CONSTRAINT pk_notification_attempts PRIMARY KEY (id),
+	CONSTRAINT fk_notification_attempts_delivery_id_notification_deliveries FOREIGN KEY(delivery_id) REFERENCES notification_deliveries (id) ON DELETE CASCADE,
+	CONSTRAINT fk_notification_attempts_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS ix_notification_attempts_delivery_id ON notification_attempts (delivery_id);
+
+CREATE INDEX IF NOT EXISTS ix_notification_attempts_user_id_id ON notification_attempts (user_id, id);
+
 CREATE TABLE IF NOT EXISTS trades (
 	id SERIAL NOT NULL,
 	bot_id INTEGER NOT NULL,
@@ -392,4 +484,4 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0004_security_hardening') ON CONFLICT DO NOTHING;
+INSERT INTO alembic_version (version_num) VALUES ('0005_notifications') ON CONFLICT DO NOTHING;

@@ -26,6 +26,20 @@ ERROR = "error"  # symbol, error_type, message
 BOT_PAUSED = "bot_paused"  # reason
 DRIFT_REPORT = "drift_report"  # bot, period, divergences, causes: the weekly live-vs-backtest
 
+# Kinds of the platform (the outbox, the runner and the delivery worker), beyond one run's.
+POSITION_GONE = "position_gone"  # symbol, side, reason: liquidated or closed outside the bot
+ORDER_REFUSED = "order_refused"  # symbol, side, action, qty, price, message
+BOT_ERROR = "bot_error"  # reason: stopped after repeated failures
+RUN_OVERDUE = "run_overdue"  # minutes_late, due
+DAILY_SUMMARY = "daily_summary"  # day, trades, realised_pnl, fees, bots
+WEBHOOK_DISABLED = "webhook_disabled"  # url, reason
+CHANNEL_STOPPED = "channel_stopped"  # channel, reason
+TEST_MESSAGE = "test_message"  # channel, message
+OPS_RUNNER_OVERDUE = "ops_runner_overdue"  # overdue_bots, oldest_due
+OPS_REPEATED_FAILURES = "ops_repeated_failures"  # failing_bots, window_minutes
+OPS_PAYMENT_FAILED = "ops_payment_failed"  # user_id, email, plan
+OPS_DATABASE_ERROR = "ops_database_error"  # error
+
 EVENT_KINDS = (
     BOT_STARTED,
     POSITION_OPENED,

@@ -340,3 +340,9 @@ def format_event(event: Event) -> str:
     renderer = RENDERERS.get(event.kind)
     lines = renderer(fields) if renderer else _generic(event.kind, fields)
     return _fit(lines)
+
+
+# The platform's kinds; imported last because they use the helpers above.
+from notifications.texts import EXTRA_RENDERERS  # noqa: E402
+
+RENDERERS.update(EXTRA_RENDERERS)

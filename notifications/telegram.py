@@ -63,29 +63,63 @@ class TelegramNotifier(Notifier):
             return self._post(session, payload)
 
     def _post(self, session: requests.Session, payload: dict) -> dict:
-        """POST sendMessage and check the answer; requests' errors are re-raised without the URL."""
-        url = f"{self.api_base}/bot{self._token}/sendMessage"
-        try:
-            with session.post(url, json=payload, timeout=self.timeout) as response:
-                status = response.status_code
-                body = _json_or_none(response)
-        except requests.Timeout:
-            # `from None`: the original exception's text and traceback both contain the token
-            raise self._error(f"no answer from {self.api_base} within {self.timeout}s") from None
-        except requests.RequestException as exc:
-            raise self._error(f"cannot reach {self.api_base} ({type(exc).__name__})") from None
-        if status != 200 or not isinstance(body, dict) or body.get("ok") is not True:
-            description = body.get("description") if isinstance(body, dict) else None
-            detail = f": {description}" if description else ""
-            raise self._error(f"HTTP {status}, message refused{detail}", status=status)
-        result = body.get("result")
+        """POST sendMessage and check the answer."""
+        result = call_api(
+            session, self.api_base, self._token, "sendMessage", payload, timeout=self.timeout
+        )
         return result if isinstance(result, dict) else {}
 
-    def _error(self, message: str, *, status: int | None = None) -> NotificationError:
-        """A NotificationError whose text is scrubbed of the token, whatever produced it."""
+
+class TelegramAPI:
+    """Other Bot API methods (getUpdates, setWebhook) for the platform bot."""
+
+    def __init__(self, token: str, *, api_base: str = DEFAULT_API_BASE, timeout: float = 10.0):
+        self._token = token
+        self.api_base = (api_base or DEFAULT_API_BASE).rstrip("/")
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"TelegramAPI(api_base={self.api_base!r})"
+
+    def call(self, method: str, payload: dict) -> object:
+        """The method's ``result``, or NotificationError."""
+        with requests.Session() as session:
+            return call_api(
+                session, self.api_base, self._token, method, payload, timeout=self.timeout
+            )
+
+
+def call_api(
+    session: requests.Session,
+    api_base: str,
+    token: str,
+    method: str,
+    payload: dict,
+    *,
+    timeout: float,
+) -> object:
+    """POST one Bot API method; errors are re-raised without the URL (it holds the token)."""
+
+    def error(message: str, status: int | None = None) -> NotificationError:
         return NotificationError(
-            f"telegram: {message}".replace(self._token, "***"), channel=self.name, status=status
+            f"telegram: {message}".replace(token, "***"), channel="telegram", status=status
         )
+
+    url = f"{api_base}/bot{token}/{method}"
+    try:
+        with session.post(url, json=payload, timeout=timeout) as response:
+            status = response.status_code
+            body = _json_or_none(response)
+    except requests.Timeout:
+        # `from None`: the original exception's text and traceback both contain the token
+        raise error(f"no answer from {api_base} within {timeout}s") from None
+    except requests.RequestException as exc:
+        raise error(f"cannot reach {api_base} ({type(exc).__name__})") from None
+    if status != 200 or not isinstance(body, dict) or body.get("ok") is not True:
+        description = body.get("description") if isinstance(body, dict) else None
+        detail = f": {description}" if description else ""
+        raise error(f"HTTP {status}, message refused{detail}", status=status)
+    return body.get("result")
 
 
 def _json_or_none(response: requests.Response) -> object:

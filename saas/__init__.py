@@ -14,7 +14,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Areas built alongside the core; each package's ``bp`` is registered when it exists.
-OPTIONAL_BLUEPRINTS = ("saas.bots", "saas.billing", "saas.dashboard", "saas.admin")
+OPTIONAL_BLUEPRINTS = (
+    "saas.bots",
+    "saas.billing",
+    "saas.dashboard",
+    "saas.admin",
+    "saas.notifications",
+)
 logger = logging.getLogger("dcabot.web")
 
 

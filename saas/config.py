@@ -123,6 +123,7 @@ class Config:
         # Seconds a server may be ahead of or behind us on signed webhooks.
         self.WEBHOOK_TOLERANCE_SECONDS = _int(env, "WEBHOOK_TOLERANCE_SECONDS", 300)
         self._mail_settings(env)
+        self._notification_settings(env)
 
     def _mail_settings(self, env: Mapping[str, str]) -> None:
         """MAIL_*: an SMTP server, or the console (development) or memory (tests) backend."""
@@ -140,6 +141,24 @@ class Config:
         self.MAIL_USE_SSL = _flag(env, "MAIL_USE_SSL", False)
         self.MAIL_TIMEOUT = _int(env, "MAIL_TIMEOUT", 10)
         self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER") or "dcabot <noreply@localhost>"
+
+    def _notification_settings(self, env: Mapping[str, str]) -> None:
+        """Telegram linking, webhooks, delivery and operator alerts (docs/NOTIFICATIONS.md)."""
+        self.TELEGRAM_API_BASE = env.get("TELEGRAM_API_BASE") or ""
+        self.TELEGRAM_BOT_USERNAME = (env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@")
+        self.TELEGRAM_WEBHOOK_SECRET = env.get("TELEGRAM_WEBHOOK_SECRET") or ""
+        self.WEBHOOK_ALLOW_LOOPBACK = _flag(env, "WEBHOOK_ALLOW_LOOPBACK", False)
+        self.WEBHOOK_RETRY_HOURS = _int(env, "WEBHOOK_RETRY_HOURS", 24)
+        self.WEBHOOK_TIMEOUT = _int(env, "WEBHOOK_TIMEOUT", 10)
+        self.OPS_ALERT_EMAIL = env.get("OPS_ALERT_EMAIL") or ""
+        self.OPS_ALERT_WEBHOOK_URL = env.get("OPS_ALERT_WEBHOOK_URL") or ""
+        self.OPS_ALERT_WEBHOOK_SECRET = env.get("OPS_ALERT_WEBHOOK_SECRET") or ""
+        self.OPS_ALERT_MINUTES = _int(env, "OPS_ALERT_MINUTES", 30)
+        self.OPS_FAILING_BOTS = _int(env, "OPS_FAILING_BOTS", 5)
+        self.RUN_OVERDUE_MINUTES = _int(env, "RUN_OVERDUE_MINUTES", 10)
+        for channel in ("TELEGRAM", "EMAIL", "WEBHOOK"):
+            name = f"DELIVER_RATE_{channel}"
+            setattr(self, name, _int(env, name, 0))
 
 
 def check_rate_limit_storage(env_name: str, storage_uri: str, workers: int) -> None:

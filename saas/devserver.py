@@ -1,6 +1,7 @@
 """`make run` (python -m saas.devserver): the web app on http://127.0.0.1:8000 with SQLite,
-its secrets kept in instance/, mails printed here, and due bots run every minute in the
-background, so the demo bot trades with no cron, no keys and no network.
+its secrets kept in instance/, mails printed here, notifications delivered every few seconds,
+and due bots run every minute in the background, so the demo bot trades with no cron, no keys
+and no network.
 """
 
 from __future__ import annotations
@@ -195,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     print(banner(f"http://{args.host}:{server.server_port}", start), flush=True)
     if runner is not None:
         runner.start()
+    from saas.services.notifications.command import BackgroundDeliverer  # noqa: PLC0415
+
+    deliverer = BackgroundDeliverer(app)  # python main.py deliver, every few seconds
+    deliverer.start()
     try:
         server.serve_forever()  # werkzeug's returns on Ctrl+C / SIGTERM
     except KeyboardInterrupt:
@@ -203,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
         if runner is not None:
             runner.stop()
+        deliverer.stop()
     print("dcabot web app stopped", flush=True)
     return 0
 

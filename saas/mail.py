@@ -70,16 +70,27 @@ def print_to_console(message: EmailMessage, stream=None) -> None:
     line = "-" * 72
     print(
         f"{line}\nmail to {message['To']}: {message['Subject']}\n{line}\n"
-        f"{message.get_content().rstrip()}\n{line}",
+        f"{_text_part(message).rstrip()}\n{line}",
         file=stream,
         flush=True,
     )
 
 
+def _text_part(message: EmailMessage) -> str:
+    """The plain-text body, also of a multipart message."""
+    part = message.get_body(preferencelist=("plain",)) or message
+    return part.get_content()
+
+
 def send_mail(app, mail: Mail) -> None:
     """Send one mail with the app's MAIL_BACKEND; MailError when the server refused it."""
+    sender = app.config.get("MAIL_DEFAULT_SENDER", "dcabot <noreply@localhost>")
+    send_message(app, build_message(mail, sender))
+
+
+def send_message(app, message: EmailMessage) -> None:
+    """Send a ready message (notifications build multipart ones) with the app's MAIL_BACKEND."""
     config = app.config
-    message = build_message(mail, config.get("MAIL_DEFAULT_SENDER", "dcabot <noreply@localhost>"))
     backend = config.get("MAIL_BACKEND", "smtp")
     if backend == "memory":
         app.extensions.setdefault("mail_outbox", []).append(message)
@@ -87,7 +98,7 @@ def send_mail(app, mail: Mail) -> None:
         print_to_console(message)
     else:
         send_smtp(message, config)
-    logger.info("mail sent", extra={"subject": mail.subject, "backend": backend})
+    logger.info("mail sent", extra={"subject": message["Subject"], "backend": backend})
 
 
 def outbox(app) -> list[EmailMessage]:

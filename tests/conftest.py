@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.stripe",
     "tests.fixtures.browser",
     "tests.fixtures.faults",
+    "tests.fixtures.webhooks",
 ]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ohlcv"

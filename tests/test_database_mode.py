@@ -81,6 +81,19 @@ class Deployment:
             timeout=60,
         )
 
+    def deliver(self, **extra) -> subprocess.CompletedProcess:
+        """`python main.py deliver` once: what the run wrote to the outbox is sent."""
+        env = self.env(SECRET_KEY="test", DCABOT_ENV="test", **extra)
+        env.pop("BOT_ID")
+        return subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "deliver"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     def session(self):
         """A session on the deployment's database (engine disposed on exit)."""
         return _Session(self.url)
@@ -363,12 +376,16 @@ def test_an_authentication_error_pauses_the_bot_and_tells_the_owner(
 ):
     deployment = deploy(db_url, market, api_key="revoked-key", api_secret="revoked-secret")
     with deployment.session() as session:
-        user_id = session.get(Bot, deployment.bot_id).user_id
+        bot = session.get(Bot, deployment.bot_id)
+        bot.user.plan = "pro"  # Telegram comes with Pro
         session.add(
-            NotificationSetting(user_id=user_id, telegram_enabled=True, telegram_chat_id="555")
+            NotificationSetting(user_id=bot.user_id, telegram_enabled=True, telegram_chat_id="555")
         )
     proc = deployment.run(TELEGRAM_BOT_TOKEN="tg", TELEGRAM_API_BASE=telegram_server.url)
     assert proc.returncode == 1
+    assert telegram_server.messages == []  # the run only wrote to the outbox
+    sent = deployment.deliver(TELEGRAM_BOT_TOKEN="tg", TELEGRAM_API_BASE=telegram_server.url)
+    assert sent.returncode == 0, sent.stderr
     rows = recorded(db_url)
     status, outcome, error, scheduled = rows["bot"]
     assert (status, outcome, scheduled) == ("paused", "auth_error", False)

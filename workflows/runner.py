@@ -248,8 +248,7 @@ class Runner:
             logger.exception("could not record a run", extra={"bot": report.bot_id})
             outcome, reason = "unrecorded", None
         if reason:
-            self.errored.append(report.bot_id)
-            self.notify_owner(report.bot_id, reason)
+            self.errored.append(report.bot_id)  # its owner is told through the outbox
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         self.durations.append(report.duration_ms / 1000)
         level = logging.INFO if outcome in ("ok", "locked") else logging.WARNING
@@ -265,16 +264,6 @@ class Runner:
                 "cpu_s": round(finished.cpu_s, 3),
             },
         )
-
-    def notify_owner(self, bot_id: int, reason: str) -> None:
-        """Tell the owner their bot was set to error (never fails the pass)."""
-        try:
-            from saas.ops.owner_notify import notify_bot_error  # noqa: PLC0415
-
-            with self.sessions() as session:
-                notify_bot_error(session, bot_id, reason, self.env)
-        except Exception:  # noqa: BLE001 - a notification must not stop the pass
-            logger.exception("could not notify the owner", extra={"bot": bot_id})
 
     def run(self) -> dict:
         """Claim, run and record; the pass's summary."""

@@ -33,6 +33,7 @@ from saas.services.billing.subscriptions import (
     payment_failed_notice,
     start_grace,
 )
+from saas.services.notifications import ops
 
 logger = logging.getLogger("dcabot.billing")
 
@@ -191,6 +192,7 @@ def on_invoice_failed(run: _Run, obj: dict) -> None:
     record_invoice(run.session, user, obj, run.now, failed=True)
     if user is None:
         return
+    ops.payment_failed(run.session, user, now=run.now)
     url = obj.get("hosted_invoice_url")
     change = run.apply(user, invoice_subscription(obj), invoice_url=url)
     if change is not None and change.grace_started:

@@ -13,7 +13,13 @@ from saas.models.bots import (
     EXCHANGES,
     Bot,
 )
-from saas.models.notifications import NotificationSetting
+from saas.models.notifications import (
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationOutbox,
+    NotificationSetting,
+    WebhookEndpoint,
+)
 from saas.models.paper import PaperAccount
 from saas.models.runs import BotLog, BotRun
 from saas.models.stats import BotDailyStat as BotDailyStat
@@ -49,6 +55,9 @@ __all__ = [
     "JSONType",
     "LoginThrottle",
     "Money",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationOutbox",
     "NotificationSetting",
     "Order",
     "PaperAccount",
@@ -58,4 +67,5 @@ __all__ = [
     "TradingPair",
     "UTCDateTime",
     "User",
+    "WebhookEndpoint",
 ]

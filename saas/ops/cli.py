@@ -23,9 +23,10 @@ def crontab_text(
     python: str, main: Path, env_file: str, log: str, user: str | None, schedule: str = "* * * * *"
 ) -> str:
     """The crontab of this install: run-due every minute with its env file and log."""
-    command = (
-        f"{shlex.quote(python)} {shlex.quote(str(main))} run-due "
+    command, deliver = (
+        f"{shlex.quote(python)} {shlex.quote(str(main))} {name} "
         f"--env-file {shlex.quote(env_file)} >> {shlex.quote(log)} 2>&1"
+        for name in ("run-due", "deliver")
     )
     who = f"{user} " if user else ""
     where = "/etc/cron.d/dcabot" if user else "the crontab of the service user (crontab -e)"
@@ -36,6 +37,8 @@ def crontab_text(
         "SHELL=/bin/sh\n"
         "PATH=/usr/local/bin:/usr/bin:/bin\n"
         'MAILTO=""\n'
+        "# Notifications the runs wrote to the outbox, sent every minute too.\n"
+        f"{schedule} {who}{deliver}\n"
         f"{schedule} {who}{command}\n"
     )
 

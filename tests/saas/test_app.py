@@ -46,6 +46,8 @@ PUBLIC_ENDPOINTS = {
     "billing.webhook",  # Stripe's calls, authenticated by their signature instead
     "dashboard.plotly_js",
     "dashboard.plotly_stylesheet",  # plotly's own files, static like /static
+    "notifications.unsubscribe",  # the link in a mail, authenticated by its signature
+    "notifications.telegram_webhook",  # Telegram's calls, authenticated by the secret header
 }
 SAMPLE_VALUES = {"int": "1", "path": "app.css", "default": "sample"}
 

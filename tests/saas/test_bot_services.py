@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from saas.models import Bot, BotLog, NotificationSetting
+from saas.models import Bot, BotLog, NotificationOutbox
 from saas.security import bot_credentials
 from saas.services.bots.config import load_bot_config
 from saas.services.bots.lifecycle import (
@@ -108,19 +108,13 @@ def test_due_bots_are_running_ones_whose_time_has_come(db_session):
     assert due_bot_ids(db_session, NOW, limit=1) == [never_run.id]
 
 
-def test_the_owner_is_told_on_telegram_when_the_bot_is_paused(db_session, db_url, telegram_server):
+def test_a_pause_is_written_to_the_outbox_with_the_status_change(db_session, db_url):
+    """The pause and its "bot paused" event commit together; sending is the worker's job."""
     user = gen_user(db_session)
     bot = gen_bot(db_session, user)
     gen_pair(db_session, bot)
-    db_session.add(
-        NotificationSetting(user_id=user.id, telegram_enabled=True, telegram_chat_id="99")
-    )
     db_session.commit()
-    env = {
-        "DATABASE_URL": db_url,
-        "TELEGRAM_BOT_TOKEN": "T",
-        "TELEGRAM_API_BASE": telegram_server.url,
-    }
+    env = {"DATABASE_URL": db_url}
     config = load_bot_config(bot.id, env)
     try:
         result = BotRunResult(
@@ -135,8 +129,9 @@ def test_the_owner_is_told_on_telegram_when_the_bot_is_paused(db_session, db_url
         assert record_run_result(config, result, now=NOW, env=env)
     finally:
         config.close()
-    (message,) = telegram_server.messages
-    assert message["chat_id"] == "99" and "Bot paused" in message["text"]
-    assert "invalid key" in message["text"]
+    db_session.expire_all()
+    (event,) = db_session.scalars(select(NotificationOutbox)).all()
+    assert (event.user_id, event.bot_id, event.kind) == (user.id, bot.id, "bot_paused")
+    assert "invalid key" in event.fields["reason"] and event.created_at == NOW
     db_session.expire_all()
     assert db_session.get(Bot, bot.id).status == "paused"

@@ -27,12 +27,15 @@ from saas.models import (
     Bot,
     BotLog,
     BotRun,
+    NotificationDelivery,
+    NotificationOutbox,
     NotificationSetting,
     Order,
     PaperAccount,
     Trade,
     TradingPair,
     User,
+    WebhookEndpoint,
 )
 from tests.fixtures.bots import pair_form
 
@@ -54,6 +57,8 @@ class Tenant:
     run: int
     log: int
     backtest: int
+    endpoint: int
+    delivery: int
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,16 @@ def backtest_args(t: Tenant) -> dict:
     return {"backtest_id": t.backtest}
 
 
+def endpoint_args(t: Tenant) -> dict:
+    """URL arguments of a webhook endpoint route."""
+    return {"endpoint_id": t.endpoint}
+
+
+def delivery_args(t: Tenant) -> dict:
+    """URL arguments of a notification delivery route."""
+    return {"delivery_id": t.delivery}
+
+
 ROUTES: dict[str, Route] = {
     "bots.detail": Route(bot_args, ("GET",), changes=False),
     "bots.edit": Route(
@@ -112,6 +127,10 @@ ROUTES: dict[str, Route] = {
     "dashboard.backtest": Route(backtest_args, ("GET",), changes=False),
     "dashboard.backtest_status": Route(backtest_args, ("GET",), changes=False),
     "dashboard.backtest_report": Route(backtest_args, ("GET",), changes=False),
+    "notifications.delete_webhook": Route(endpoint_args, ("POST",)),
+    "notifications.enable_webhook": Route(endpoint_args, ("POST",)),
+    "notifications.test_webhook": Route(endpoint_args, ("POST",)),
+    "notifications.resend": Route(delivery_args, ("POST",)),
 }
 
 
@@ -185,7 +204,35 @@ def make_tenant(site, name: str, status: str) -> Tenant:
     reports = Path(site.app.config["BACKTEST_REPORT_DIR"])
     reports.mkdir(parents=True, exist_ok=True)
     (reports / f"backtest-{backtest}.html").write_text(f"<p>{name}'s report</p>")
-    return Tenant(user, bot, pair, order, trade, run, log, backtest)
+    endpoint = site.add(
+        WebhookEndpoint(
+            user_id=user, url="https://hooks.example.com/x", enabled=False, created_at=NOW
+        )
+    )
+    event = site.add(
+        NotificationOutbox(
+            event_id=f"{name}-event",
+            user_id=user,
+            bot_id=bot,
+            kind="position_opened",
+            fields={},
+            created_at=NOW,
+            dispatched_at=NOW,
+        )
+    )
+    delivery = site.add(
+        NotificationDelivery(
+            outbox_id=event,
+            user_id=user,
+            channel="webhook",
+            endpoint_id=endpoint,
+            status="dead",
+            attempts=3,
+            next_attempt_at=NOW,
+            created_at=NOW,
+        )
+    )
+    return Tenant(user, bot, pair, order, trade, run, log, backtest, endpoint, delivery)
 
 
 def _plain(row) -> dict:
@@ -203,6 +250,13 @@ def dump(site, t: Tenant) -> dict:
             NotificationSetting.user_id == t.user
         ),
         "backtests": select(Backtest).where(Backtest.user_id == t.user),
+        "webhook_endpoints": select(WebhookEndpoint).where(WebhookEndpoint.user_id == t.user),
+        "notification_outbox": select(NotificationOutbox).where(
+            NotificationOutbox.user_id == t.user
+        ),
+        "notification_deliveries": select(NotificationDelivery).where(
+            NotificationDelivery.user_id == t.user
+        ),
         "audit_logs": select(AuditLog).where(
             or_(
                 AuditLog.user_id == t.user,

@@ -287,7 +287,12 @@ def test_login_and_register_posts_need_a_token_too(app, client, user):
 
 
 # Routes that authenticate their caller another way than a session and its CSRF token.
-CSRF_EXEMPT = {"billing.webhook"}  # Stripe signs every call (tests/saas/test_billing_webhooks.py)
+CSRF_EXEMPT = {
+    "billing.webhook",  # Stripe signs every call (tests/saas/test_billing_webhooks.py)
+    # Signed one-click links and Telegram's secret header (tests/saas/test_notifications_*.py).
+    "notifications.unsubscribe",
+    "notifications.telegram_webhook",
+}
 
 
 def test_every_post_route_refuses_a_missing_token(app, logged_in):

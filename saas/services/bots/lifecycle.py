@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from notifications.base import BOT_PAUSED as BOT_PAUSED_EVENT
 from notifications.base import Event, Notifier
 from saas.models import BOT_PAUSED, BOT_RUNNING, BOT_STOPPED, Bot, BotLog
+from saas.services.notifications import outbox
 
 AUTH_FAILED = "auth_error"  # workflows.trading.AUTH_FAILED, without importing the workflow
 LOCKED = "locked"
@@ -69,10 +70,11 @@ def stop_bot(session: Session, bot: Bot, *, now: datetime) -> None:
 def pause_bot(
     session: Session, bot: Bot, reason: str, *, now: datetime, notifier: Notifier | None = None
 ) -> None:
-    """Pause the bot with the reason as its last error; tell the owner when a notifier is given."""
+    """Pause the bot with the reason as its last error; its owner is told through the outbox."""
     bot.status, bot.next_run_at = BOT_PAUSED, None
     bot.last_error = reason[:MAX_ERROR_LENGTH]
     _log(session, bot, "error", f"bot paused: {reason}", now)
+    outbox.enqueue_for_bot(session, bot.id, Event(BOT_PAUSED_EVENT, {"reason": reason}), now=now)
     if notifier is not None:
         notifier.send(Event(BOT_PAUSED_EVENT, {"reason": reason}))
 
@@ -140,7 +142,7 @@ def record_margin_modes(session, bot: Bot, result) -> None:
 
 
 def record_run_result(config, result, *, now: datetime, env) -> bool:
-    """Record a BotRunResult for a loaded BotConfig; after committing, tell the owner of a pause."""
+    """Record a BotRunResult for a loaded BotConfig; a pause reaches the owner via the outbox."""
     from saas.db import session_scope  # noqa: PLC0415
 
     with session_scope(config.sessions) as session:
@@ -149,11 +151,4 @@ def record_run_result(config, result, *, now: datetime, env) -> bool:
             return False  # deleted while it ran; nothing left to record on
         paused = record_run(session, bot, result.outcome, run_error_summary(result), now=now)
         record_margin_modes(session, bot, result)
-        reason = bot.last_error or ""
-    if paused:
-        from notifications import build_notifier  # noqa: PLC0415 - only when there is news
-
-        token, chat = config.telegram
-        notifier = build_notifier(token, chat, api_base=(env or {}).get("TELEGRAM_API_BASE"))
-        notifier.send(Event(BOT_PAUSED_EVENT, {"reason": reason}))
-    return paused
+        return paused

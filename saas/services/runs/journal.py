@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from saas.db import make_session_factory, session_scope
 from saas.models import BotLog, BotRun, Order, Trade, TradingPair
 from saas.models.runs import LOG_LEVELS
+from saas.services.notifications import outbox
 from saas.services.runs.locks import BotLock, bot_lock
 from workflows.journal import (
     FILLED,
+    REJECTED,
     UNSETTLED,
     Journal,
     OrderRecord,
@@ -216,6 +218,10 @@ class DatabaseJournal(Journal):
             session.add(row)
             session.flush()
             return row
+        if order.status == REJECTED and row.status != REJECTED:
+            outbox.enqueue_for_bot(
+                session, self.bot_id, outbox.order_refused_event(order), now=self.clock()
+            )
         for name in ORDER_UPDATE_FIELDS:
             setattr(row, name, getattr(order, name))
         return row
@@ -289,6 +295,7 @@ class DatabaseJournal(Journal):
                 balance_after=trade.balance,
             )
         )
+        outbox.enqueue_fill(session, self.bot_id, trade, now=self.clock())
         return True
 
     def trades(self) -> list[TradeRecord]:

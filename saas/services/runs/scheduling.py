@@ -18,8 +18,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
+from notifications.base import Event
+from notifications.events import BOT_ERROR as BOT_ERROR_EVENT
 from saas.db import sqlite_path
 from saas.models import BOT_ERROR, BOT_RUNNING, Bot, BotLog, BotRun
+from saas.services.notifications import outbox
 
 DEFAULT_MAX_FAILURES = 5
 # A bot is overdue when its slot passed this long ago without a claim (two cron ticks).
@@ -286,6 +289,7 @@ def apply_failure_policy(
     bot.status = BOT_ERROR
     bot.last_error = reason
     bot.next_run_at = None
+    outbox.enqueue_for_bot(session, bot.id, Event(BOT_ERROR_EVENT, {"reason": reason}), now=now)
     session.add(
         BotLog(
             bot_id=bot.id,

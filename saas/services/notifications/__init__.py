@@ -1,0 +1,1 @@
+"""Notification services: the outbox, preferences, Telegram linking, webhooks and delivery."""
