@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Areas built alongside the core; each package's ``bp`` is registered when it exists.
-OPTIONAL_BLUEPRINTS = ("saas.bots", "saas.billing", "saas.dashboard")
+OPTIONAL_BLUEPRINTS = ("saas.bots", "saas.billing", "saas.dashboard", "saas.api")
 logger = logging.getLogger("dcabot.web")
 
 
@@ -81,7 +81,19 @@ def _register_blueprints(app) -> None:
     for name in OPTIONAL_BLUEPRINTS:
         if importlib.util.find_spec(name) is not None:
             # Imported for real: an error inside the package must surface, not hide it.
-            app.register_blueprint(importlib.import_module(name).bp)
+            blueprint = importlib.import_module(name).bp
+            if name == "saas.api":
+                _exempt_api_from_csrf(blueprint)
+            app.register_blueprint(blueprint)
+
+
+def _exempt_api_from_csrf(blueprint) -> None:
+    """The API authenticates by bearer token only and never reads the cookie session, so a
+    forged cross-site request carries no credential there; CSRF tokens would only stop
+    automation. Requests without a token are refused by the API before any view runs."""
+    from saas.extensions import csrf  # noqa: PLC0415
+
+    csrf.exempt(blueprint)
 
 
 def _bind_extensions(app) -> None:

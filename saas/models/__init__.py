@@ -1,5 +1,6 @@
 """Every table of the data model; importing this package registers them all on ``Base``."""
 
+from saas.models.api_tokens import ApiToken
 from saas.models.audit import AuditLog
 from saas.models.backtests import Backtest as Backtest
 from saas.models.base import Base, JSONType, Money, UTCDateTime
@@ -31,6 +32,7 @@ __all__ = [
     "ROLE_USER",
     "USER_ACTIVE",
     "USER_SUSPENDED",
+    "ApiToken",
     "AuditLog",
     "Base",
     "Bot",

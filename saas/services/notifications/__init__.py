@@ -1,0 +1,1 @@
+"""Where a user's notifications go (the notification_settings row)."""
