@@ -1,4 +1,4 @@
-"""Bots and their pairs over the API: the same services as the bots pages, token instead of login."""
+"""Bots and their pairs over the API: the same services as the pages, a token for the login."""
 
 from __future__ import annotations
 
@@ -24,16 +24,25 @@ BOT = "/bots/<int:bot_id>"
 PAIR = "/bots/<int:bot_id>/pairs/<int:pair_id>"
 
 
-@api_route("/bots", "GET", summary="List your bots", scope="read", tag="bots",
-           response=list_of("Bot"))
+@api_route(
+    "/bots", "GET", summary="List your bots", scope="read", tag="bots", response=list_of("Bot")
+)
 def list_bots():
     """Every bot of the token's user, in creation order, with pair counts."""
     rows = bot_service.list_bots(db.session, api_user())
     return jsonify(items=[schemas.bot_json(r.bot, r.pairs, r.active_pairs) for r in rows])
 
 
-@api_route("/bots", "POST", summary="Create a bot (stopped)", scope="trade", tag="bots",
-           body=BOT_CREATE, response=ref("Bot"), status=201)
+@api_route(
+    "/bots",
+    "POST",
+    summary="Create a bot (stopped)",
+    scope="trade",
+    tag="bots",
+    body=BOT_CREATE,
+    response=ref("Bot"),
+    status=201,
+)
 def create_bot():
     """Keys of a real-exchange bot are encrypted at once and never returned."""
     body = json_body()
@@ -59,8 +68,15 @@ def get_bot(bot_id: int):
     return jsonify(schemas.bot_json(bot_service.owned_bot(db.session, api_user(), bot_id)))
 
 
-@api_route(BOT, "PATCH", summary="Change a bot's settings", scope="trade", tag="bots",
-           body=BOT_UPDATE, response=ref("Bot"))
+@api_route(
+    BOT,
+    "PATCH",
+    summary="Change a bot's settings",
+    scope="trade",
+    tag="bots",
+    body=BOT_UPDATE,
+    response=ref("Bot"),
+)
 def update_bot(bot_id: int):
     """Rename, switch testnet or change the interval; absent fields keep their value."""
     bot = bot_service.owned_bot(db.session, api_user(), bot_id)
@@ -77,8 +93,9 @@ def update_bot(bot_id: int):
     return jsonify(schemas.bot_json(bot))
 
 
-@api_route(BOT, "DELETE", summary="Delete a bot and its history", scope="admin", tag="bots",
-           status=204)
+@api_route(
+    BOT, "DELETE", summary="Delete a bot and its history", scope="admin", tag="bots", status=204
+)
 def delete_bot(bot_id: int):
     """Delete the bot with its pairs, orders, trades, runs and logs (the audit row stays)."""
     bot_service.delete_user_bot(db.session, api_user(), bot_id, ip=client_ip())
@@ -93,22 +110,35 @@ def _lifecycle(bot_id: int, service, **extra):
     return jsonify(schemas.bot_json(bot))
 
 
-@api_route(BOT + "/start", "POST", summary="Start (or resume) a bot", scope="trade", tag="bots",
-           response=ref("Bot"))
+@api_route(
+    BOT + "/start",
+    "POST",
+    summary="Start (or resume) a bot",
+    scope="trade",
+    tag="bots",
+    response=ref("Bot"),
+)
 def start_bot(bot_id: int):
     """Refused (422) without an active pair, keys or room in the plan."""
     return _lifecycle(bot_id, bot_service.start_user_bot, plans=plan_table())
 
 
-@api_route(BOT + "/pause", "POST", summary="Pause a running bot", scope="trade", tag="bots",
-           response=ref("Bot"))
+@api_route(
+    BOT + "/pause",
+    "POST",
+    summary="Pause a running bot",
+    scope="trade",
+    tag="bots",
+    response=ref("Bot"),
+)
 def pause_bot(bot_id: int):
     """The bot keeps its pairs and positions and runs no more until started."""
     return _lifecycle(bot_id, bot_service.pause_user_bot)
 
 
-@api_route(BOT + "/stop", "POST", summary="Stop a bot", scope="trade", tag="bots",
-           response=ref("Bot"))
+@api_route(
+    BOT + "/stop", "POST", summary="Stop a bot", scope="trade", tag="bots", response=ref("Bot")
+)
 def stop_bot(bot_id: int):
     """Open positions stay on the exchange as they are."""
     return _lifecycle(bot_id, bot_service.stop_user_bot)
@@ -156,16 +186,30 @@ def _rules(bot, symbol: str):
         raise invalid("symbol", str(exc)) from None
 
 
-@api_route(BOT + "/pairs", "GET", summary="List a bot's pairs", scope="read", tag="pairs",
-           response=list_of("Pair"))
+@api_route(
+    BOT + "/pairs",
+    "GET",
+    summary="List a bot's pairs",
+    scope="read",
+    tag="pairs",
+    response=list_of("Pair"),
+)
 def list_pairs(bot_id: int):
     """The bot's pairs in creation order."""
     bot = bot_service.owned_bot(db.session, api_user(), bot_id)
     return jsonify(items=[schemas.pair_json(p) for p in bot.pairs])
 
 
-@api_route(BOT + "/pairs", "POST", summary="Add a pair", scope="trade", tag="pairs",
-           body=PAIR_BODY, response=ref("Pair"), status=201)
+@api_route(
+    BOT + "/pairs",
+    "POST",
+    summary="Add a pair",
+    scope="trade",
+    tag="pairs",
+    body=PAIR_BODY,
+    response=ref("Pair"),
+    status=201,
+)
 def create_pair(bot_id: int):
     """One pair per (symbol, side), within the plan's pair limit; the symbol is checked."""
     bot = bot_service.owned_bot(db.session, api_user(), bot_id)
@@ -187,8 +231,15 @@ def get_pair(bot_id: int, pair_id: int):
     return jsonify(schemas.pair_json(pair))
 
 
-@api_route(PAIR, "PATCH", summary="Change a pair", scope="trade", tag="pairs", body=PAIR_BODY,
-           response=ref("Pair"))
+@api_route(
+    PAIR,
+    "PATCH",
+    summary="Change a pair",
+    scope="trade",
+    tag="pairs",
+    body=PAIR_BODY,
+    response=ref("Pair"),
+)
 def update_pair(bot_id: int, pair_id: int):
     """Leverage, interval, modes, strategy and parameters; symbol and side are fixed."""
     bot, pair = pair_service.owned_pair(db.session, api_user(), bot_id, pair_id)

@@ -1,10 +1,11 @@
-"""What a bot did, over the API: positions, open orders, trades (cursor pages), stats, backtests."""
+"""What a bot did, over the API: positions, open orders, trades in cursor pages, stats."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from flask import jsonify, request
+
 from saas.api import schemas
 from saas.api.auth import api_user, client_ip
 from saas.api.common import integer, invalid, json_body, now, string
@@ -33,8 +34,14 @@ TRADE_QUERY = (
 )
 
 
-@api_route("/bots/<int:bot_id>/positions", "GET", summary="Open positions of a bot",
-           scope="read", tag="activity", response=list_of("Position"))
+@api_route(
+    "/bots/<int:bot_id>/positions",
+    "GET",
+    summary="Open positions of a bot",
+    scope="read",
+    tag="activity",
+    response=list_of("Position"),
+)
 def list_positions(bot_id: int):
     """Positions open after each pair's last fill, riskiest first (as on the dashboard)."""
     bot = owned_bot(db.session, api_user(), bot_id)
@@ -44,8 +51,14 @@ def list_positions(bot_id: int):
     return jsonify(items=[schemas.position_json(p) for p in positions])
 
 
-@api_route("/bots/<int:bot_id>/orders", "GET", summary="Open orders of a bot", scope="read",
-           tag="activity", response=list_of("Order"))
+@api_route(
+    "/bots/<int:bot_id>/orders",
+    "GET",
+    summary="Open orders of a bot",
+    scope="read",
+    tag="activity",
+    response=list_of("Order"),
+)
 def list_open_orders(bot_id: int):
     """Orders not yet settled: pending, open on the exchange, or unknown after a timeout."""
     bot = owned_bot(db.session, api_user(), bot_id)
@@ -57,9 +70,15 @@ def list_open_orders(bot_id: int):
     return jsonify(items=[schemas.order_json(o) for o in orders])
 
 
-@api_route("/trades", "GET", summary="Trades, newest first, in cursor pages", scope="read",
-           tag="activity", query=TRADE_QUERY,
-           response=list_of("Trade", {"next_cursor": {"type": ["string", "null"]}}))
+@api_route(
+    "/trades",
+    "GET",
+    summary="Trades, newest first, in cursor pages",
+    scope="read",
+    tag="activity",
+    query=TRADE_QUERY,
+    response=list_of("Trade", {"next_cursor": {"type": ["string", "null"]}}),
+)
 def list_trades():
     """Filter as the trade history page does; follow next_cursor until it is null."""
     args = request.args.to_dict()
@@ -84,8 +103,14 @@ def _whole(raw: str | None, name: str) -> int | None:
     return int(raw)
 
 
-@api_route("/bots/<int:bot_id>/stats", "GET", summary="A bot's figures", scope="read",
-           tag="activity", response=ref("Stats"))
+@api_route(
+    "/bots/<int:bot_id>/stats",
+    "GET",
+    summary="A bot's figures",
+    scope="read",
+    tag="activity",
+    response=ref("Stats"),
+)
 def bot_stats(bot_id: int):
     """Trades, wins, realised PnL, fees and drawdown over the bot's whole history."""
     bot = owned_bot(db.session, api_user(), bot_id)
@@ -118,16 +143,30 @@ def _day(body: dict, name: str) -> date:
         raise invalid(name, f"{name} must be a date like 2026-03-01.") from None
 
 
-@api_route("/backtests", "GET", summary="Your backtests, newest first", scope="read",
-           tag="backtests", response=list_of("Backtest"))
+@api_route(
+    "/backtests",
+    "GET",
+    summary="Your backtests, newest first",
+    scope="read",
+    tag="backtests",
+    response=list_of("Backtest"),
+)
 def list_backtests():
     """The 50 newest backtests of the user."""
     jobs = backtest_service.list_backtests(db.session, api_user())
     return jsonify(items=[schemas.backtest_json(j) for j in jobs])
 
 
-@api_route("/backtests", "POST", summary="Submit a backtest", scope="trade", tag="backtests",
-           body=BACKTEST_BODY, response=ref("Backtest"), status=202)
+@api_route(
+    "/backtests",
+    "POST",
+    summary="Submit a backtest",
+    scope="trade",
+    tag="backtests",
+    body=BACKTEST_BODY,
+    response=ref("Backtest"),
+    status=202,
+)
 def submit_backtest():
     """Queued like one started on the page; poll it, then read its result."""
     body = json_body()
@@ -158,17 +197,27 @@ def _owned_job(backtest_id: int) -> Backtest:
     return Backtest.get_owned_or_404(backtest_id, api_user(), db.session)
 
 
-@api_route("/backtests/<int:backtest_id>", "GET", summary="Poll a backtest", scope="read",
-           tag="backtests", response=ref("Backtest"))
+@api_route(
+    "/backtests/<int:backtest_id>",
+    "GET",
+    summary="Poll a backtest",
+    scope="read",
+    tag="backtests",
+    response=ref("Backtest"),
+)
 def get_backtest(backtest_id: int):
     """Its status and progress (per mille)."""
     return jsonify(schemas.backtest_json(_owned_job(backtest_id)))
 
 
-@api_route("/backtests/<int:backtest_id>/result", "GET", summary="A finished backtest's metrics",
-           scope="read", tag="backtests",
-           response=obj({"id": {"type": "integer"}, "metrics": {"type": "object"},
-                         "status": STRING}))
+@api_route(
+    "/backtests/<int:backtest_id>/result",
+    "GET",
+    summary="A finished backtest's metrics",
+    scope="read",
+    tag="backtests",
+    response=obj({"id": {"type": "integer"}, "metrics": {"type": "object"}, "status": STRING}),
+)
 def backtest_result(backtest_id: int):
     """The metrics of a done backtest; 409 while it runs, with the reason when it failed."""
     job = _owned_job(backtest_id)

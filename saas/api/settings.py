@@ -13,15 +13,28 @@ from saas.extensions import db
 from saas.services.notifications import settings as service
 
 
-@api_route("/notification-settings", "GET", summary="Your notification settings", scope="read",
-           tag="account", response=ref("NotificationSettings"))
+@api_route(
+    "/notification-settings",
+    "GET",
+    summary="Your notification settings",
+    scope="read",
+    tag="account",
+    response=ref("NotificationSettings"),
+)
 def get_notification_settings():
     """Whether Telegram and e-mail are on, the chat id, and whether an own bot token is set."""
     return jsonify(service.notification_settings(db.session, api_user()))
 
 
-@api_route("/notification-settings", "PATCH", summary="Change your notification settings",
-           scope="admin", tag="account", body=SETTINGS_BODY, response=ref("NotificationSettings"))
+@api_route(
+    "/notification-settings",
+    "PATCH",
+    summary="Change your notification settings",
+    scope="admin",
+    tag="account",
+    body=SETTINGS_BODY,
+    response=ref("NotificationSettings"),
+)
 def update_notification_settings():
     """Absent fields keep their value; a blank telegram_bot_token goes back to the platform's."""
     body = json_body()

@@ -20,7 +20,7 @@ from saas.models import USER_ACTIVE
 from saas.models.api_tokens import TOKEN_SCOPES, ApiToken
 from saas.services.accounts.audit import record_audit
 
-TOKEN_PREFIX = "dcab_"
+TOKEN_PREFIX = "dcab_"  # noqa: S105 - the visible start of every token, not a secret
 MAX_NAME_LENGTH = 100
 MAX_TOKENS = 20
 # plan key -> (the widest scope its tokens may have, the per-token rate limit).
@@ -104,8 +104,15 @@ def create_token(
     session.add(token)
     session.flush()
     after = {"name": name, "scope": scope, "expires_at": expires_at, "prefix": token.prefix}
-    record_audit(user, "api_token.create", target=("api_token", token.id), after=after, ip=ip,
-                 session=session, now=now)
+    record_audit(
+        user,
+        "api_token.create",
+        target=("api_token", token.id),
+        after=after,
+        ip=ip,
+        session=session,
+        now=now,
+    )
     return token, raw
 
 

@@ -31,9 +31,7 @@ class SettingsChange:
 
 def _row(session: Session, user) -> NotificationSetting | None:
     """The user's row, if any."""
-    return session.scalar(
-        select(NotificationSetting).where(NotificationSetting.user_id == user.id)
-    )
+    return session.scalar(select(NotificationSetting).where(NotificationSetting.user_id == user.id))
 
 
 def describe(setting: NotificationSetting | None) -> dict:
