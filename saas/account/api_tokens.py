@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from saas.account import bp
@@ -23,7 +24,7 @@ class TokenForm(FlaskForm):
     """A new token: a name, a scope and an optional last day."""
 
     name = StringField("Name", validators=[DataRequired("Name the token."), Length(max=100)])
-    scope = SelectField("Scope", choices=[(s, s) for s in TOKEN_SCOPES], default="read")
+    scope = SelectField("Scope", choices=[SelectChoice(s) for s in TOKEN_SCOPES], default="read")
     expires = DateField("Expires after (optional)", validators=[Optional()])
     submit = SubmitField("Create token")
 
