@@ -105,7 +105,7 @@ def run_once(
 ) -> int:
     """One run of every configured pair; returns the exit status."""
     from clients.factory import ClientConfigError  # noqa: PLC0415
-    from config_loader import ConfigError, get_config_source  # noqa: PLC0415
+    from config_loader import ConfigError, NothingToDo, get_config_source  # noqa: PLC0415
     from notifications import build_notifier  # noqa: PLC0415
     from strategies import StrategyParamError  # noqa: PLC0415
 
@@ -117,6 +117,8 @@ def run_once(
             token, chat = source.get_telegram_config()
             notifier = build_notifier(token, chat, api_base=env.get("TELEGRAM_API_BASE"))
         workflow = build_workflow(source, env, clock, data_dir, notifier)
+    except NothingToDo as exc:
+        return nothing_to_do(exc)
     except (ConfigError, StrategyParamError, ClientConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -136,8 +138,16 @@ def run_once(
     return result.exit_code
 
 
+def nothing_to_do(reason) -> int:
+    """A stopped or paused bot, or a slot that already ran: one info line, exit 0 (a cron line
+    must not mail an error every few minutes while a bot is stopped)."""
+    logging.getLogger("dcabot").info(str(reason))
+    return 0
+
+
 def load_dotenv_beside_main() -> None:
-    """Load the .env next to main.py without overriding the real environment (as before)."""
+    """Load the .env next to main.py without overriding the real environment, in every mode,
+    as `flask --app saas` commands read it (saas.environment)."""
     from dotenv import load_dotenv  # noqa: PLC0415
 
     load_dotenv(HERE / ".env", override=False)
@@ -154,8 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if args:
         print(f"error: unknown command {args[0]!r}; {USAGE.splitlines()[0]}", file=sys.stderr)
         return EXIT_CONFIG
-    if not os.environ.get("BOT_ID"):
-        load_dotenv_beside_main()
+    load_dotenv_beside_main()
     configure_logging()
     return run_once(os.environ)
 

@@ -126,6 +126,20 @@ def create_schema(engine: Engine) -> None:
     if engine.dialect.name == "sqlite" and (path := sqlite_path(engine.url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     Base.metadata.create_all(engine, checkfirst=True)
+    seed_plan_keys(engine)
+
+
+def seed_plan_keys(engine: Engine) -> None:
+    """Insert the default plan keys that are missing (users.plan refers to them)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from saas.models.plans import DEFAULT_PLAN_KEYS, PlanKey  # noqa: PLC0415
+
+    with engine.begin() as connection:
+        present = set(connection.scalars(select(PlanKey.key)))
+        missing = [{"key": k, "name": n} for k, n in DEFAULT_PLAN_KEYS if k not in present]
+        if missing:
+            connection.execute(PlanKey.__table__.insert(), missing)
 
 
 def schema_sql() -> str:
@@ -143,7 +157,16 @@ def schema_sql() -> str:
         for index in sorted(table.indexes, key=lambda i: i.name):
             ddl = CreateIndex(index, if_not_exists=True).compile(dialect=dialect)
             statements.append(_tidy(str(ddl)))
+    statements.append(_plan_rows())
     return SCHEMA_HEADER + "\n" + "\n\n".join(statements) + "\n"
+
+
+def _plan_rows() -> str:
+    """The default plan keys, inserted once (users.plan refers to them)."""
+    from saas.models.plans import DEFAULT_PLAN_KEYS  # noqa: PLC0415
+
+    values = ",\n".join(f"\t('{key}', '{name}')" for key, name in DEFAULT_PLAN_KEYS)
+    return f"INSERT INTO plans (key, name) VALUES\n{values}\nON CONFLICT (key) DO NOTHING;"
 
 
 def _tidy(ddl: str) -> str:

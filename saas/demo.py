@@ -17,7 +17,7 @@ from saas.services.accounts.users import create_admin, generate_password, normal
 from saas.services.bots.lifecycle import create_bot
 
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
-ADMIN_PLAN = "business"  # the operator's own account is not held to the free plan
+ADMIN_PLAN = "enterprise"  # the operator's own account is not held to the free plan
 DEMO_BOT_NAME = "Demo BTCUSDT (paper)"
 DEMO_INTERVAL_MINUTES = 1
 

@@ -3,7 +3,7 @@
 from saas.models.api_tokens import ApiToken
 from saas.models.audit import AuditLog
 from saas.models.backtests import Backtest as Backtest
-from saas.models.base import Base, JSONType, Money, UTCDateTime
+from saas.models.base import Base, JSONType, Money, UTCDateTime, apply_server_defaults
 from saas.models.billing import StripeEvent
 from saas.models.bots import (
     BOT_ERROR,
@@ -16,12 +16,18 @@ from saas.models.bots import (
 )
 from saas.models.notifications import NotificationSetting
 from saas.models.paper import PaperAccount
+from saas.models.plans import DEFAULT_PLAN_KEYS, PlanKey
 from saas.models.runs import BotLog, BotRun
 from saas.models.stats import BotDailyStat as BotDailyStat
 from saas.models.trading import Order, Trade, TradingPair
 from saas.models.users import ROLE_ADMIN, ROLE_USER, USER_ACTIVE, USER_SUSPENDED, User
 
+# Every table is registered now: give hand-written INSERTs the defaults the code uses.
+apply_server_defaults(Base.metadata)
+
 __all__ = [
+    "DEFAULT_PLAN_KEYS",
+    "PlanKey",
     "BOT_ERROR",
     "BOT_PAUSED",
     "BOT_RUNNING",
