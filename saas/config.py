@@ -130,6 +130,9 @@ class Config:
         # Behind nginx the client address is in X-Forwarded-For; trust that many proxies.
         self.TRUSTED_PROXIES = _int(env, "TRUSTED_PROXIES", 1 if secure else 0)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        # Per-bot cron lines the web app keeps current on start and stop (saas.ops.cron_block).
+        self.CRON_PER_BOT_TARGET = (env.get("CRON_PER_BOT_TARGET") or "").strip()
+        self.CRON_PER_BOT_USER = (env.get("CRON_PER_BOT_USER") or "dcabot").strip()
         self._mail_settings(env)
 
     def _mail_settings(self, env: Mapping[str, str]) -> None:

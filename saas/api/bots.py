@@ -11,7 +11,7 @@ from saas.api.auth import api_user, client_ip
 from saas.api.common import boolean, integer, invalid, json_body, now, string
 from saas.api.registry import api_route
 from saas.api.schemas import BOT_CREATE, BOT_UPDATE, PAIR_BODY, list_of, ref
-from saas.bots.helpers import client_env, key_ring, plan_table
+from saas.bots.helpers import client_env, key_ring, plan_table, sync_cron
 from saas.extensions import db
 from saas.services.bots import edit as bot_service
 from saas.services.bots import exchange_checks
@@ -100,6 +100,7 @@ def delete_bot(bot_id: int):
     """Delete the bot with its pairs, orders, trades, runs and logs (the audit row stays)."""
     bot_service.delete_user_bot(db.session, api_user(), bot_id, ip=client_ip())
     db.session.commit()
+    sync_cron()
     return "", 204
 
 
@@ -107,6 +108,7 @@ def _lifecycle(bot_id: int, service, **extra):
     """Run a start / pause / stop service and answer with the bot."""
     bot = service(db.session, api_user(), bot_id, now=now(), ip=client_ip(), **extra)
     db.session.commit()
+    sync_cron()
     return jsonify(schemas.bot_json(bot))
 
 
