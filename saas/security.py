@@ -115,10 +115,13 @@ class KeyRing:
         """A token of ``plaintext`` that only decrypts for ``context``."""
         return self._fernet(context).encrypt(plaintext.encode()).decode("ascii")
 
-    def decrypt(self, context: str, token: str, what: str = "a stored secret") -> str:
-        """The plaintext of a token of this context; DecryptionError naming ``what`` otherwise."""
+    def decrypt(
+        self, context: str, token: str, what: str = "a stored secret", ttl: int | None = None
+    ) -> str:
+        """The plaintext of a token of this context (no older than ``ttl`` seconds when given);
+        DecryptionError naming ``what`` otherwise."""
         try:
-            return self._fernet(context).decrypt(token.encode("ascii")).decode()
+            return self._fernet(context).decrypt(token.encode("ascii"), ttl=ttl).decode()
         except (InvalidToken, UnicodeError, AttributeError):
             raise DecryptionError(
                 f"cannot decrypt {what}: ENCRYPTION_KEY does not hold the key it was encrypted "

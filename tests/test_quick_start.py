@@ -171,4 +171,5 @@ def test_keys_that_are_neither_bound_nor_plain_fernet_are_refused_in_one_line(
     assert run.returncode == 2
     (line,) = run.stderr.strip().splitlines()
     assert "cannot decrypt the API keys of bot 1" in line
+    assert "flask --app saas bots set-keys 1" in line
     assert fake_exchange.requests_to("/v5/order/create") == []

@@ -251,7 +251,11 @@ def load_bot_config(
             if claim:
                 _claim_slot(session, bot, now)
             values = _snapshot(session, bot, env)
-    except (EncryptionKeyError, DecryptionError) as exc:
+    except DecryptionError as exc:
+        engine.dispose()
+        hint = f"; store them again with: flask --app saas bots set-keys {bot_id}"
+        raise BotConfigError(f"{exc}{hint if 'API keys' in str(exc) else ''}") from None
+    except EncryptionKeyError as exc:
         engine.dispose()
         raise BotConfigError(str(exc)) from None
     except (DBAPIError, SQLAlchemyError, OSError) as exc:

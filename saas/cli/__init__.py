@@ -1,4 +1,4 @@
-"""``flask --app saas``: init-db, schema, create-admin and rotate-keys."""
+"""``flask --app saas``: init-db, schema, create-admin, rotate-keys, and the operator commands."""
 
 from __future__ import annotations
 
@@ -73,5 +73,18 @@ def rotate_keys_command() -> None:
 
 def register_cli(app) -> None:
     """Add the commands to ``flask --app saas``."""
-    for command in (init_db_command, schema_command, create_admin_command, rotate_keys_command):
+    from saas.cli.bots import bots, pairs_group  # noqa: PLC0415
+    from saas.cli.import_env import import_env_command  # noqa: PLC0415
+    from saas.cli.users import users  # noqa: PLC0415
+
+    for command in (
+        init_db_command,
+        schema_command,
+        create_admin_command,
+        rotate_keys_command,
+        users,
+        bots,
+        pairs_group,
+        import_env_command,
+    ):
         app.cli.add_command(command)
