@@ -1,4 +1,4 @@
-"""The operator commands: users, bots, pairs and import-env, as tables or JSON, keys never in argv."""
+"""The operator commands: users, bots, pairs, import-env; tables or JSON; keys never in argv."""
 
 from __future__ import annotations
 
