@@ -334,9 +334,16 @@ CREATE INDEX IF NOT EXISTS ix_trades_bot_id_time ON trades (bot_id, time);
 
 CREATE INDEX IF NOT EXISTS ix_trades_pair_id_time ON trades (pair_id, time);
 
+CREATE TABLE IF NOT EXISTS alembic_version (
+	version_num VARCHAR(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
 INSERT INTO plans (key, name) VALUES
 	('free', 'Free'),
 	('starter', 'Starter'),
 	('pro', 'Pro'),
 	('enterprise', 'Enterprise')
 ON CONFLICT (key) DO NOTHING;
+
+INSERT INTO alembic_version (version_num) VALUES ('0002_api_tokens_plan_defaults') ON CONFLICT DO NOTHING;

@@ -4,9 +4,9 @@
 #   sudo deploy/install.sh --domain bots.example.com
 #
 # Idempotent: run it again after pulling a new version (it syncs the code, updates the
-# packages, adds missing tables and reloads the services; secrets and data are kept).
+# packages, applies the schema migrations and reloads the services; secrets and data are kept).
 # Steps: packages, user, folders, code, venv, env file, PostgreSQL role and database, schema
-# (`flask --app saas init-db`), systemd unit, nginx site, crontab, logrotate. docs/DEPLOYMENT.md
+# migrations (`flask --app saas db upgrade`), systemd unit, nginx site, crontab, logrotate. docs/DEPLOYMENT.md
 # explains each one and what to do after (TLS certificate, admin account, backups).
 set -euo pipefail
 
@@ -186,8 +186,8 @@ EOF
 }
 
 create_schema() {
-  log "creating missing tables (flask --app saas init-db)"
-  /usr/local/bin/dcabot-flask init-db
+  log "applying schema migrations (flask --app saas db upgrade)"
+  /usr/local/bin/dcabot-flask db upgrade
 }
 
 render() {

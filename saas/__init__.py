@@ -71,6 +71,27 @@ def _check_production(app) -> None:
         logger.warning("ENCRYPTION_KEY is not set: API keys and two-factor cannot be stored")
 
 
+def _check_schema(app) -> None:
+    """Refuse to serve a database behind (or ahead of) the code; commands may still fix it."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from saas.config import ConfigError  # noqa: PLC0415
+    from saas.extensions import db  # noqa: PLC0415
+    from saas.schema_version import SchemaError, check_current  # noqa: PLC0415
+
+    if _maintenance_command() or not app.config.get("SCHEMA_CHECK", True):
+        return
+    with app.app_context():
+        try:
+            check_current(db.engine)
+        except SchemaError as exc:
+            db.engine.dispose()  # the app is not going to serve: leave no connection behind
+            raise ConfigError(str(exc)) from None
+        except SQLAlchemyError as exc:
+            # Unreachable is not wrong: /healthz reports it and pages fail until it is back.
+            logger.warning("could not check the schema revision: %s", str(exc).splitlines()[0])
+
+
 def _register_blueprints(app) -> None:
     """auth and account always; each optional area when its package is present."""
     from saas.account import bp as account_bp  # noqa: PLC0415
@@ -137,6 +158,7 @@ def create_app(config=None):
     with app.app_context():
         for engine in db.engines.values():
             configure_engine(engine)
+    _check_schema(app)
     _bind_extensions(app)
     _register_blueprints(app)
     register_cli(app)

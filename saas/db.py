@@ -118,46 +118,63 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def create_schema(engine: Engine) -> None:
-    """Create every missing table and index; existing ones are left alone (idempotent)."""
+def create_schema(engine: Engine) -> list[str]:
+    """An empty database gets the models' tables stamped at head; any other is migrated to head.
+
+    Returns what was done, one line each. The migrations and the models give the same schema
+    (a test compares them), so building a new database from the models is only a shortcut.
+    """
     import saas.models  # noqa: F401, PLC0415 - registers every table on Base.metadata
     from saas.models.base import Base  # noqa: PLC0415
+    from saas.schema_version import database_state, stamp_head  # noqa: PLC0415
 
     if engine.dialect.name == "sqlite" and (path := sqlite_path(engine.url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    Base.metadata.create_all(engine, checkfirst=True)
-    seed_plan_keys(engine)
+    if database_state(engine).empty:
+        with engine.begin() as connection:
+            Base.metadata.create_all(connection)
+            seed_plan_keys(connection)
+            stamp_head(connection)
+        return ["created the schema at head"]
+    from saas.migrate import upgrade  # noqa: PLC0415
+
+    return upgrade(engine)
 
 
-def seed_plan_keys(engine: Engine) -> None:
+def seed_plan_keys(connection) -> None:
     """Insert the default plan keys that are missing (users.plan refers to them)."""
     from sqlalchemy import select  # noqa: PLC0415
 
     from saas.models.plans import DEFAULT_PLAN_KEYS, PlanKey  # noqa: PLC0415
 
-    with engine.begin() as connection:
-        present = set(connection.scalars(select(PlanKey.key)))
-        missing = [{"key": k, "name": n} for k, n in DEFAULT_PLAN_KEYS if k not in present]
-        if missing:
-            connection.execute(PlanKey.__table__.insert(), missing)
+    present = set(connection.scalars(select(PlanKey.key)))
+    missing = [{"key": k, "name": n} for k, n in DEFAULT_PLAN_KEYS if k not in present]
+    if missing:
+        connection.execute(PlanKey.__table__.insert(), missing)
 
 
 def schema_sql() -> str:
-    """The PostgreSQL DDL of the models: tables in dependency order, each with its indexes."""
+    """The PostgreSQL DDL of the models: tables in dependency order, indexes, the revision."""
     from sqlalchemy.dialects import postgresql  # noqa: PLC0415
 
     import saas.models  # noqa: F401, PLC0415
     from saas.models.base import Base  # noqa: PLC0415
+    from saas.schema_version import code_heads, version_table  # noqa: PLC0415
 
     dialect = postgresql.dialect()
     statements = []
-    for table in Base.metadata.sorted_tables:
+    for table in [*Base.metadata.sorted_tables, version_table]:
         ddl = CreateTable(table, if_not_exists=True).compile(dialect=dialect)
         statements.append(_tidy(str(ddl)))
         for index in sorted(table.indexes, key=lambda i: i.name):
             ddl = CreateIndex(index, if_not_exists=True).compile(dialect=dialect)
             statements.append(_tidy(str(ddl)))
     statements.append(_plan_rows())
+    # The schema is the head revision's, so `flask --app saas db upgrade` starts from there.
+    statements += [
+        f"INSERT INTO alembic_version (version_num) VALUES ('{head}') ON CONFLICT DO NOTHING;"  # noqa: S608 - a revision id of ours
+        for head in code_heads()
+    ]
     return SCHEMA_HEADER + "\n" + "\n\n".join(statements) + "\n"
 
 

@@ -98,14 +98,21 @@ def prepare(env: dict, *, now: datetime):
     """The app with its schema, and the first-start details (admin, demo bot)."""
     from saas import create_app  # noqa: PLC0415
     from saas.config import Config  # noqa: PLC0415
-    from saas.db import create_schema  # noqa: PLC0415
+    from saas.db import create_schema, database_url, make_engine  # noqa: PLC0415
     from saas.demo import first_start  # noqa: PLC0415
     from saas.extensions import db  # noqa: PLC0415
 
+    # `flask --app saas db upgrade` before the app starts, as install.sh does (the app refuses
+    # a database behind the code).
+    engine = make_engine(database_url(env))
+    try:
+        for line in create_schema(engine):
+            logging.getLogger("dcabot.dev").info("schema: %s", line)
+    finally:
+        engine.dispose()
     app = create_app(Config(env))
     app.config["RUNNER_STATE_FILE"] = env["RUNNER_STATE_FILE"]
     with app.app_context():
-        create_schema(db.engine)
         start = first_start(db.session, env, now=now)
         db.session.commit()
     return app, start
@@ -139,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until Ctrl+C or SIGTERM."""
     from werkzeug.serving import make_server  # noqa: PLC0415
 
+    from saas.config import ConfigError  # noqa: PLC0415
+    from saas.schema_version import SchemaError  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(prog="python -m saas.devserver", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -148,7 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     base = environment()
     base.setdefault("BASE_URL", f"http://{args.host}:{args.port}")
     env = dev_environment(base)
-    app, start = prepare(env, now=datetime.now(UTC))
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # our own line says what was done
+    try:
+        app, start = prepare(env, now=datetime.now(UTC))
+    except (SchemaError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     server = make_server(args.host, args.port, app, threaded=True)
     runner = None if args.no_runner else BackgroundRunner(env)
     signal.signal(signal.SIGTERM, _interrupt)

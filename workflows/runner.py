@@ -300,6 +300,25 @@ def load_env_file(path: str | None, environ: dict) -> dict:
     return {**values, **environ}
 
 
+def schema_refusal(runner: Runner) -> tuple[int, str] | None:
+    """(exit code, one line) when the database is not at the code's revision, else None."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from saas.db import safe_url  # noqa: PLC0415
+    from saas.schema_version import SchemaError, check_current  # noqa: PLC0415
+
+    try:
+        check_current(runner.engine)
+    except SchemaError as exc:
+        runner.close()
+        return EXIT_CONFIG, str(exc)
+    except SQLAlchemyError as exc:
+        runner.close()
+        reason = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
+        return EXIT_FAILED, f"cannot reach the database at {safe_url(runner.engine.url)}: {reason}"
+    return None
+
+
 def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
     """Run one pass; 0 when it did its job, 2 for a configuration error, 1 when it broke."""
     from main import configure_logging  # noqa: PLC0415
@@ -314,6 +333,9 @@ def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
     except (RunnerConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if (refused := schema_refusal(runner)) is not None:
+        print(f"error: {refused[1]}", file=sys.stderr)
+        return refused[0]
     signal.signal(signal.SIGTERM, _stop_on_signal)
     try:
         summary = runner.run()

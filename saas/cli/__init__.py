@@ -1,4 +1,5 @@
-"""``flask --app saas``: init-db, schema, create-admin, rotate-keys, and the operator commands."""
+"""``flask --app saas``: init-db, schema, create-admin, rotate-keys, ``db`` and the operator
+commands (users, bots, pairs, import-env)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from saas.extensions import db
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
-    """Create the missing tables and indexes (safe to run again)."""
-    create_schema(db.engine)
+    """Create the schema at head on an empty database, else upgrade it (safe to run again)."""
+    for line in create_schema(db.engine):
+        click.echo(line)
     click.echo(f"database ready: {safe_url(db.engine.url)}")
 
 
@@ -76,6 +78,7 @@ def register_cli(app) -> None:
     from saas.cli.bots import bots, pairs_group  # noqa: PLC0415
     from saas.cli.import_env import import_env_command  # noqa: PLC0415
     from saas.cli.users import users  # noqa: PLC0415
+    from saas.db_cli import db_group  # noqa: PLC0415
 
     for command in (
         init_db_command,
@@ -88,3 +91,4 @@ def register_cli(app) -> None:
         import_env_command,
     ):
         app.cli.add_command(command)
+    app.cli.add_command(db_group)

@@ -36,7 +36,7 @@ def test_install_script_does_every_step_idempotently():
         'pip" install --quiet -r',
         "CREATE ROLE",
         "createdb --owner",
-        "dcabot-flask init-db",
+        "dcabot-flask db upgrade",
         "systemctl enable dcabot-web",
         "nginx -t",
         "/etc/cron.d/dcabot",

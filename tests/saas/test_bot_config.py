@@ -150,7 +150,7 @@ def test_a_database_without_our_tables_says_how_to_create_them(tmp_path):
 
     path = tmp_path / "empty.sqlite"
     sqlite3.connect(path).close()
-    with pytest.raises(ConfigError, match="has no dcabot tables.*flask --app saas init-db"):
+    with pytest.raises(ConfigError, match="has no dcabot tables.*flask --app saas db upgrade"):
         DatabaseConfigSource(1, {"DATABASE_URL": f"sqlite:///{path}"})
 
 

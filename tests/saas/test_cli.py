@@ -3,7 +3,6 @@
 import subprocess
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +11,7 @@ from saas.db import make_engine, make_session_factory, schema_sql
 from saas.extensions import db
 from saas.models import Bot, TradingPair, User
 from saas.security import KeyRing, bot_credentials, generate_key, verify_and_upgrade
-from tests.fixtures.database import gen_bot, gen_pair, gen_user, libpq_url, with_search_path
+from tests.fixtures.database import gen_bot, gen_pair, gen_user, libpq_url, new_pg_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,14 +35,7 @@ def test_schema_sql_is_deterministic():
 @pytest.fixture
 def empty_pg_schema(pg_server_url):
     """A schema with nothing in it; its URL. Dropped afterwards."""
-    name = f"t_empty_{generate_key()[:8].lower().replace('-', 'x').replace('_', 'y')}"
-    with psycopg.connect(libpq_url(pg_server_url), autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{name}"')
-    try:
-        yield with_search_path(pg_server_url, name)
-    finally:
-        with psycopg.connect(libpq_url(pg_server_url), autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+    yield from new_pg_schema(pg_server_url, "t_empty")
 
 
 def test_schema_sql_applied_with_psql_gives_the_models_tables(empty_pg_schema, pg_url):

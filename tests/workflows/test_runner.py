@@ -18,7 +18,7 @@ from saas.db import make_engine, make_session_factory
 from saas.models import BOT_PAUSED, BOT_RUNNING, Bot, BotLog, BotRun, NotificationSetting, Order
 from saas.services.bots.lifecycle import resume_bot
 from saas.services.runs.scheduling import next_slot
-from tests.fixtures.database import gen_bot, gen_pair, gen_user
+from tests.fixtures.database import gen_bot, gen_pair, gen_user, open_market
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -143,7 +143,7 @@ def test_fifty_bots_due_across_the_window_each_run_once_in_their_slot(
     db_url, keyring, encryption_key, fake_exchange, tmp_path
 ):
     """Bots due at different moments start at their moment (not before) and end inside it."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    open_market(fake_exchange)  # scripted candles: the Long opens whatever the clock says
     start = datetime.now(UTC) + timedelta(seconds=1)
     due = {}
 
@@ -182,14 +182,14 @@ def test_a_hung_run_is_killed_at_the_time_limit_and_reconciled_by_the_next_run(
     db_url, keyring, encryption_key, fake_exchange, tmp_path, spawn
 ):
     """The order whose answer never came is looked up by the next run, never sent again."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    open_market(fake_exchange)  # scripted candles: the Long opens whatever the clock says
     [bot_id] = add_bots(db_url, keyring, fake_exchange, 1)
     # The exchange takes the order, then holds the answer far past the time limit.
     fake_exchange.inject("timeout", path="/v5/order/create", delay=30)
     env = runner_env(db_url, fake_exchange, encryption_key, tmp_path)
 
     began = time.monotonic()
-    first = run_due(env, "--time-limit", "2", "--spawn", spawn)
+    first = run_due(env, "--time-limit", "4", "--spawn", spawn)  # room for a cold start
     took = time.monotonic() - began
 
     assert first.returncode == 0, first.stderr
@@ -219,7 +219,7 @@ def test_two_passes_started_together_never_run_a_bot_twice(
     db_url, keyring, encryption_key, fake_exchange, tmp_path
 ):
     """Each due bot is claimed by exactly one of two simultaneous run-due processes."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    open_market(fake_exchange)  # scripted candles: the Long opens whatever the clock says
     ids = add_bots(db_url, keyring, fake_exchange, 20, due=datetime.now(UTC))
     env = runner_env(db_url, fake_exchange, encryption_key, tmp_path)
 
@@ -239,7 +239,7 @@ def test_a_bot_still_running_from_its_last_slot_is_skipped_not_doubled(
     db_url, keyring, encryption_key, fake_exchange, tmp_path
 ):
     """A second pass finds the bot's lock taken: it records the overrun and places nothing."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    open_market(fake_exchange)  # scripted candles: the Long opens whatever the clock says
     [bot_id] = add_bots(db_url, keyring, fake_exchange, 1)
     fake_exchange.inject("timeout", path="/v5/order/create", delay=5)  # a slow answer
     env = runner_env(db_url, fake_exchange, encryption_key, tmp_path)
@@ -265,7 +265,7 @@ def test_stopped_paused_and_errored_bots_are_never_run(
     db_url, keyring, encryption_key, fake_exchange, tmp_path
 ):
     """Only running bots are claimed, however overdue the others look."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    open_market(fake_exchange)  # scripted candles: the Long opens whatever the clock says
     past = datetime.now(UTC) - timedelta(hours=1)
     for status in ("stopped", "paused", "error"):
         add_bots(db_url, keyring, fake_exchange, 1, status=status, due=past)
@@ -283,7 +283,7 @@ def test_a_paused_bot_resumes_when_started_again(
     db_url, keyring, encryption_key, fake_exchange, tmp_path
 ):
     """Paused: skipped. Resumed: due at once and run by the next pass."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    open_market(fake_exchange)  # scripted candles: the Long opens whatever the clock says
     [bot_id] = add_bots(db_url, keyring, fake_exchange, 1, status=BOT_PAUSED)
     env = runner_env(db_url, fake_exchange, encryption_key, tmp_path)
     assert run_due(env).returncode == 0
@@ -306,7 +306,7 @@ def test_repeated_failures_set_the_bot_to_error_and_tell_its_owner(
     sqlite_url, keyring, encryption_key, fake_exchange, tmp_path, telegram_server
 ):
     """N failed runs in a row: status error, the reason stored and logged, a Telegram message."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    open_market(fake_exchange)  # scripted candles: the Long opens whatever the clock says
     # A symbol the exchange does not list fails every run (not an authentication error).
     [bot_id] = add_bots(sqlite_url, keyring, fake_exchange, 1, symbol="NOPEUSDT")
     engine = make_engine(sqlite_url)
@@ -370,7 +370,7 @@ def test_stopping_run_due_stops_its_bot_processes(
     sqlite_url, keyring, encryption_key, fake_exchange, tmp_path
 ):
     """SIGTERM to the runner (shutdown, an operator): no bot process is left behind."""
-    fake_exchange.seed_market("BTCUSDT", price=Decimal("30000"))
+    open_market(fake_exchange)  # scripted candles: the Long opens whatever the clock says
     add_bots(sqlite_url, keyring, fake_exchange, 1)
     fake_exchange.inject("timeout", path="/v5/order/create", delay=30)
     runner = start_run_due(

@@ -31,6 +31,7 @@ from saas.models import (
     Bot,
     NotificationSetting,
 )
+from saas.schema_version import SchemaError, check_current
 from saas.security import (
     DecryptionError,
     EncryptionKeyError,
@@ -39,7 +40,7 @@ from saas.security import (
     user_context,
 )
 
-INIT_HINT = "create it with: flask --app saas init-db"
+INIT_HINT = "create it with: flask --app saas db upgrade"
 
 
 class BotConfigError(ValueError):
@@ -245,6 +246,7 @@ def load_bot_config(
     sessions = make_session_factory(engine)
     now = now or datetime.now(UTC)
     try:
+        check_current(engine)
         with sessions() as session:
             bot = _check_runnable(session.get(Bot, bot_id), bot_id)
             _check_plan(session, bot, env, now)
@@ -255,7 +257,7 @@ def load_bot_config(
         engine.dispose()
         hint = f"; store them again with: flask --app saas bots set-keys {bot_id}"
         raise BotConfigError(f"{exc}{hint if 'API keys' in str(exc) else ''}") from None
-    except EncryptionKeyError as exc:
+    except (EncryptionKeyError, SchemaError) as exc:
         engine.dispose()
         raise BotConfigError(str(exc)) from None
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
