@@ -299,7 +299,8 @@ def test_keys_are_encrypted_at_rest_bound_to_their_bot_and_survive_rotation(
     assert moved.returncode == 2
     assert moved.stderr.strip() == (
         f"error: cannot decrypt the API keys of bot {second.bot_id}: ENCRYPTION_KEY does not "
-        "hold the key it was encrypted with, or the value was copied from another row"
+        "hold the key it was encrypted with, or the value was copied from another row; "
+        f"store them again with: flask --app saas bots set-keys {second.bot_id}"
     )
     assert market.requests == []
     with first.session() as session:
