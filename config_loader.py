@@ -25,7 +25,7 @@ class ConfigError(ValueError):
     """A configuration problem, worded as the one line the operator will read."""
 
 
-class NothingToDo(ConfigError):
+class NothingToDo(Exception):  # not a ConfigError: nothing to do is not an error
     """The bot is stopped or paused, or its slot already ran: exit 0 with one info line."""
 
 
@@ -39,6 +39,10 @@ def claims_own_slot(env: Mapping[str, str]) -> bool:
     return not truthy(env.get(RUNNER_CLAIM_VARIABLE), TESTNET_TRUTHY) and not truthy(
         env.get(FORCE_VARIABLE), TESTNET_TRUTHY
     )
+
+
+class SourceUnavailableError(RuntimeError):
+    """The configuration could not be read right now (database unreachable): try again later."""
 
 
 @dataclass(frozen=True)
@@ -262,10 +266,14 @@ class DatabaseConfigSource(ConfigSource):
 
         self.env = dict(env)
         self.bot_id = parse_bot_id(bot_id)
+        from saas.services.bots.config import DatabaseUnavailableError  # noqa: PLC0415
+
         try:
             self.config = load_bot_config(self.bot_id, self.env, claim=claims_own_slot(self.env))
         except BotIdle as exc:
             raise NothingToDo(str(exc)) from None
+        except DatabaseUnavailableError as exc:
+            raise SourceUnavailableError(str(exc)) from None
         except BotConfigError as exc:
             raise ConfigError(str(exc)) from None
         self._clock = None

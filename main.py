@@ -22,7 +22,8 @@ USAGE = (
     "  with no command: one run of every configured pair (BOT_ID set: database mode, "
     "otherwise the .env / environment)"
 )
-EXIT_CONFIG = 2
+EXIT_FAILED = 1  # transient: database or exchange unreachable, lock lost, an outcome unknown
+EXIT_CONFIG = 2  # a setting to fix; 3 (another run holds the lock) comes from the workflow
 
 
 def utc_now() -> datetime:
@@ -103,9 +104,32 @@ def run_once(
     notifier=None,
     report: Callable | None = None,
 ) -> int:
-    """One run of every configured pair; returns the exit status."""
+    """One run of every configured pair; returns the exit status (see EXIT_* and docs).
+
+    Every failure ends as one line on stderr (its details in the JSON log), never a traceback.
+    """
+    from config_loader import NothingToDo  # noqa: PLC0415
+
+    try:
+        return _run_once(env, clock, data_dir, notifier, report)
+    except NothingToDo as exc:
+        return nothing_to_do(exc)
+    except Exception as exc:  # noqa: BLE001 - the operator reads one line; the log has the rest
+        logging.getLogger("dcabot").exception("run failed")
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line (driver errors span several)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def _run_once(env, clock, data_dir, notifier, report) -> int:
+    """run_once without the last-resort handler."""
     from clients.factory import ClientConfigError  # noqa: PLC0415
-    from config_loader import ConfigError, NothingToDo, get_config_source  # noqa: PLC0415
+    from config_loader import ConfigError, SourceUnavailableError, get_config_source  # noqa: PLC0415
     from notifications import build_notifier  # noqa: PLC0415
     from strategies import StrategyParamError  # noqa: PLC0415
 
@@ -117,11 +141,20 @@ def run_once(
             token, chat = source.get_telegram_config()
             notifier = build_notifier(token, chat, api_base=env.get("TELEGRAM_API_BASE"))
         workflow = build_workflow(source, env, clock, data_dir, notifier)
-    except NothingToDo as exc:
-        return nothing_to_do(exc)
     except (ConfigError, StrategyParamError, ClientConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except SourceUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        # DATA_DIR (or the paper state file) is not a usable folder: a setting to fix.
+        print(f"error: DATA_DIR {data_dir} cannot be used: {one_line(exc)}", file=sys.stderr)
+        return EXIT_CONFIG
+    refused = preflight(workflow.client, pairs)
+    if refused is not None:
+        workflow.client.close()
+        return refused
     if source.send_startup_message():
         notifier.send(startup_event(source))
     try:
@@ -134,7 +167,9 @@ def run_once(
         report(result)
     for pair in result.pairs:
         if pair.error:
-            print(f"{pair.symbol} {pair.side}: {pair.error}", file=sys.stderr)
+            print(f"{pair.symbol} {pair.side}: {one_line_text(pair.error)}", file=sys.stderr)
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr)
     return result.exit_code
 
 
@@ -143,6 +178,27 @@ def nothing_to_do(reason) -> int:
     must not mail an error every few minutes while a bot is stopped)."""
     logging.getLogger("dcabot").info(str(reason))
     return 0
+
+
+def preflight(client, pairs) -> int | None:
+    """Check every pair before anything is sent; the exit status when a check failed."""
+    from clients.errors import ExchangeError  # noqa: PLC0415
+    from workflows.preflight import PreflightError, check_pairs  # noqa: PLC0415
+
+    try:
+        check_pairs(client, pairs)
+    except PreflightError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ExchangeError as exc:
+        print(f"error: could not check the pairs with the exchange: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return None
+
+
+def one_line_text(text: str) -> str:
+    """A message on one line."""
+    return " ".join(str(text).split())
 
 
 def load_dotenv_beside_main() -> None:

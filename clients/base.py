@@ -83,6 +83,8 @@ class ExchangeClient(ABC):
     """What the workflow needs from an exchange; every method raises ``clients.errors`` types."""
 
     name: str = "exchange"
+    # Candle intervals (minutes) the exchange serves; None when any interval can be built.
+    candle_intervals: frozenset[int] | None = None
 
     @abstractmethod
     def get_candles(self, symbol: str, interval_minutes: int, limit: int) -> list[Candle]:

@@ -36,6 +36,7 @@ from clients.errors import (
     ExchangeError,
     InvalidOrderError,
     RateLimitedError,
+    UnknownSymbolError,
 )
 from clients.http import HttpExchangeClient
 from clients.http_codec import (
@@ -86,6 +87,7 @@ class BybitClient(HttpExchangeClient):
 
     name = "bybit"
     error_classes = ERROR_CLASSES
+    candle_intervals = frozenset(INTERVALS)
     order_gone_codes = frozenset({110001, 110008, 110010})
 
     def __init__(self, api_key: str, api_secret: str, *, recv_window_ms: int = 5000, **options):
@@ -230,7 +232,7 @@ class BybitClient(HttpExchangeClient):
         path = "/v5/market/instruments-info"
         rows = rows_of(self._call("GET", path, params=params, auth="none"), "list")
         if not rows:
-            raise self.error(ExchangeDataError, f"unknown symbol {symbol}")
+            raise self.error(UnknownSymbolError, f"unknown symbol {symbol}")
         return parse_instrument(symbol, rows[0])
 
     # Account.

@@ -25,6 +25,7 @@ from clients.errors import (
     ExchangeDataError,
     InsufficientFundsError,
     InvalidOrderError,
+    OutcomeUnknownError,
     RateLimitedError,
     TemporaryError,
 )
@@ -49,19 +50,74 @@ STATUSES = dict.fromkeys(("Created", "New", "Untriggered", "Triggered"), NEW)
 STATUSES |= {"PartiallyFilled": PARTIALLY_FILLED, "Filled": FILLED, "Rejected": REJECTED}
 STATUSES |= dict.fromkeys(("Cancelled", "PartiallyFilledCanceled", "Deactivated"), CANCELLED)
 
-# retCodes from https://bybit-exchange.github.io/docs/v5/error
-ERROR_CLASSES = {
-    10002: ClockSkewError,
-    **dict.fromkeys((10003, 10004, 10005, 10007, 10008, 10009, 10010, 33004), AuthenticationError),
-    **dict.fromkeys((10006, 10018), RateLimitedError),
-    **dict.fromkeys((10000, 10016, 10019, 170007), TemporaryError),
-    **dict.fromkeys(
-        (110004, 110006, 110007, 110012, 110044, 110045, 110051, 110052, 110053),
-        InsufficientFundsError,
-    ),
-    **dict.fromkeys((110072, 110030), DuplicateOrderIdError),
-    **dict.fromkeys((10001, 110003, 110017, 110020, 110094), InvalidOrderError),
+# retCodes of POST /v5/order/create (linear) and the calls around it, from
+# https://bybit-exchange.github.io/docs/v5/error, each with what it tells us about the order.
+# OutcomeUnknownError: the answer does not prove the order was refused (docs/EXCHANGES.md).
+# Any code not listed here is treated as OutcomeUnknownError on an order create.
+ORDER_CODES: dict[int, tuple[type, str]] = {
+    10000: (OutcomeUnknownError, "server timeout"),
+    10001: (InvalidOrderError, "request parameter error"),
+    10002: (ClockSkewError, "request time outside the receive window (refused)"),
+    10003: (AuthenticationError, "API key invalid or for another environment"),
+    10004: (AuthenticationError, "signature error"),
+    10005: (AuthenticationError, "permission denied for this key"),
+    10006: (RateLimitedError, "too many visits (per-UID rate limit, refused)"),
+    10007: (AuthenticationError, "user authentication failed"),
+    10008: (AuthenticationError, "common banned (account mode)"),
+    10009: (AuthenticationError, "IP banned"),
+    10010: (AuthenticationError, "unmatched IP for this key"),
+    10014: (DuplicateOrderIdError, "invalid duplicate request (already received)"),
+    10016: (OutcomeUnknownError, "server error or service restarting"),
+    10017: (InvalidOrderError, "route not found"),
+    10018: (RateLimitedError, "IP rate limit exceeded (refused)"),
+    10019: (OutcomeUnknownError, "service restarting (requests in progress may complete)"),
+    10024: (InvalidOrderError, "compliance rules triggered"),
+    10027: (AuthenticationError, "transactions are banned for this account"),
+    10029: (InvalidOrderError, "symbol not in the key's symbol whitelist"),
+    33004: (AuthenticationError, "API key expired"),
+    110003: (InvalidOrderError, "price outside the permitted range"),
+    110004: (InsufficientFundsError, "wallet balance insufficient"),
+    110005: (InvalidOrderError, "position status does not allow it"),
+    110006: (InsufficientFundsError, "cannot afford the estimated position margin"),
+    110007: (InsufficientFundsError, "available balance insufficient"),
+    110009: (InvalidOrderError, "too many conditional orders"),
+    110011: (InvalidOrderError, "order would trigger liquidation"),
+    110012: (InsufficientFundsError, "insufficient available balance"),
+    110013: (InvalidOrderError, "cannot set leverage under the risk limit"),
+    110016: (InvalidOrderError, "quantity above the risk limit's maximum"),
+    110017: (InvalidOrderError, "reduce-only rule not satisfied (no position)"),
+    110018: (InvalidOrderError, "user id illegal"),
+    110019: (InvalidOrderError, "order id illegal"),
+    110020: (InvalidOrderError, "more than 500 active orders"),
+    110021: (InvalidOrderError, "open interest limit exceeded"),
+    110022: (InvalidOrderError, "quantity change not allowed"),
+    110029: (InvalidOrderError, "hedge mode not supported for this symbol"),
+    110030: (DuplicateOrderIdError, "duplicate order id"),
+    110032: (InvalidOrderError, "illegal order"),
+    110040: (InvalidOrderError, "order would trigger forced liquidation"),
+    110042: (InvalidOrderError, "contract in pre-delivery: no new positions"),
+    110044: (InsufficientFundsError, "available margin insufficient"),
+    110045: (InsufficientFundsError, "wallet balance insufficient"),
+    110046: (InvalidOrderError, "liquidation would be triggered by this order"),
+    110051: (InsufficientFundsError, "available balance cannot cover the market price"),
+    110052: (InsufficientFundsError, "available balance cannot cover the order price"),
+    110053: (InsufficientFundsError, "available balance cannot cover the order value"),
+    110070: (InvalidOrderError, "ADL in progress: order refused"),
+    110071: (TemporaryError, "unified account upgrade in progress (refused, try later)"),
+    110072: (DuplicateOrderIdError, "orderLinkId is duplicate"),
+    110074: (InvalidOrderError, "contract is not live (closed or not yet open)"),
+    110090: (InvalidOrderError, "order would exceed the maximum position"),
+    110094: (InvalidOrderError, "order notional below the minimum"),
 }
+# Codes of other calls: order look-up and cancel ("gone"), leverage and position mode.
+OTHER_CODES: dict[int, tuple[type, str]] = {
+    110001: (InvalidOrderError, "order does not exist (cancel: already gone)"),
+    110008: (InvalidOrderError, "order already filled or cancelled (cancel: gone)"),
+    110010: (InvalidOrderError, "order already cancelled (cancel: gone)"),
+    110025: (InvalidOrderError, "position mode not modified (treated as success)"),
+    110043: (InvalidOrderError, "leverage not modified (treated as success)"),
+}
+ERROR_CLASSES = {code: cls for code, (cls, _) in (ORDER_CODES | OTHER_CODES).items()}
 LEVERAGE_NOT_MODIFIED = 110043
 MODE_NOT_MODIFIED = 110025
 

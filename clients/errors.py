@@ -7,7 +7,8 @@
     ├── AuthenticationError       bad key, signature or permission: pause the bot, tell its owner
     ├── InsufficientFundsError    the order was refused for lack of margin
     ├── InvalidOrderError         the order breaks a rule (size, price, post-only would cross)
-    │   └── DuplicateOrderIdError an order with this client id already exists: "already placed"
+    │   ├── DuplicateOrderIdError an order with this client id already exists: "already placed"
+    │   └── UnknownSymbolError    the exchange does not list the symbol (a configuration error)
     └── ExchangeDataError         a malformed or unexpected answer
 
 Every error keeps the exchange's own code and message; none ever carries an API key.
@@ -44,7 +45,9 @@ class RateLimitedError(TemporaryError):
 
 
 class OutcomeUnknownError(ExchangeError):
-    """An order request timed out or got a 5xx after it may have been accepted."""
+    """An order create whose answer does not prove a refusal: a timeout, a 5xx, an unreadable
+    answer, or an exchange code the docs call uncertain (Bybit 10000/10016) or we do not know.
+    The order is left "unknown" and looked up by its client order id; it is never re-sent."""
 
 
 class AuthenticationError(ExchangeError):
@@ -65,3 +68,7 @@ class DuplicateOrderIdError(InvalidOrderError):
 
 class ExchangeDataError(ExchangeError):
     """The answer could not be understood (malformed JSON, missing fields, zero maintenance)."""
+
+
+class UnknownSymbolError(InvalidOrderError):
+    """The exchange does not list this symbol."""

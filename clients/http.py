@@ -160,8 +160,14 @@ class HttpExchangeClient(ExchangeClient):
     error_classes: Mapping[int, type[ExchangeError]] = {}
 
     def mapped_error(self, code: int, message: str, call: Call, retry_after: float = 1.0):
-        """The clients.errors type of an exchange code; an unknown code on an order refuses it."""
-        cls = self.error_classes.get(code) or (InvalidOrderError if call.order else ExchangeError)
+        """The clients.errors type of an exchange code.
+
+        On an order create, a code not in the table does not prove a refusal: the outcome is
+        unknown and the order is looked up. Off an order, "unknown outcome" means "try later".
+        """
+        cls = self.error_classes.get(code) or (OutcomeUnknownError if call.order else ExchangeError)
+        if cls is OutcomeUnknownError and not call.order:
+            cls = TemporaryError
         text = f"{call}: {message or 'error'}"
         if issubclass(cls, DuplicateOrderIdError):
             return self.error(cls, f"{text} (already placed)", code)

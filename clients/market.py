@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from clients.errors import UnknownSymbolError
 from strategies.types import Candle, InstrumentRules, Ticker
 
 MINUTE_MS = 60_000
@@ -53,6 +54,15 @@ DEFAULT_INSTRUMENTS = {
     ),
 }
 DEFAULT_BASE_PRICES = {"BTCUSDT": 30000.0, "ETHUSDT": 2000.0}
+# What the offline simulated market lists: large USDT perpetuals of both real exchanges. Any
+# other symbol is refused, as a real exchange would, so a typo never trades on paper.
+SIMULATED_SYMBOLS = frozenset(
+    {
+        "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "BNBUSDT", "LTCUSDT",
+        "LINKUSDT", "AVAXUSDT", "DOTUSDT", "INJUSDT", "TRXUSDT", "ATOMUSDT", "NEARUSDT",
+        "APTUSDT", "ARBUSDT", "OPUSDT", "SUIUSDT", "BCHUSDT", "ETCUSDT", "FILUSDT", "1000PEPEUSDT",
+    }
+)  # fmt: skip
 
 
 def default_instrument(symbol: str) -> InstrumentRules:
@@ -123,8 +133,16 @@ class PathMarket:
             self.paths[symbol] = wave_path(symbol)
         return self.paths[symbol]
 
+    def lists(self, symbol: str) -> bool:
+        """Whether this market trades the symbol (given rules or path, or a simulated listing)."""
+        return symbol in self.instruments or symbol in self.paths or symbol in SIMULATED_SYMBOLS
+
     def instrument(self, symbol: str) -> InstrumentRules:
-        """The symbol's rules."""
+        """The symbol's rules; UnknownSymbolError for a symbol the market does not list."""
+        if not self.lists(symbol):
+            raise UnknownSymbolError(
+                f"unknown symbol {symbol}: the simulated market does not list it", exchange="paper"
+            )
         return self.instruments.get(symbol) or default_instrument(symbol)
 
     def minute_arrays(self, symbol: str, start_minute: int, count: int) -> tuple[np.ndarray, ...]:

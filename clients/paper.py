@@ -45,6 +45,9 @@ class PaperClient(ExchangeClient):
         self.max_catchup_minutes = max_catchup_minutes
         self.faults: list[str] = []
         self.requests: list[tuple[str, str]] = []
+        # Real prices come with their exchange's candle intervals; the simulated market has all.
+        inner = getattr(market, "client", None)
+        self.candle_intervals = getattr(inner, "candle_intervals", None)
 
     def inject(self, fault: str, times: int = 1) -> None:
         """Make the next calls fail in a chosen way (tests and demos of the order lifecycle)."""

@@ -16,6 +16,7 @@ from clients.errors import (
     ExchangeError,
     InvalidOrderError,
     RateLimitedError,
+    UnknownSymbolError,
 )
 from clients.http import HttpExchangeClient
 from clients.http_codec import (
@@ -85,6 +86,7 @@ class PhemexClient(HttpExchangeClient):
 
     name = "phemex"
     error_classes = ERROR_CLASSES
+    candle_intervals = frozenset(RESOLUTIONS)
     order_gone_codes = frozenset({10002, 11062, 11063})
 
     def __init__(self, api_key: str, api_secret: str, **options):
@@ -189,7 +191,7 @@ class PhemexClient(HttpExchangeClient):
             (p for p in data.get("perpProductsV2") or [] if p.get("symbol") == symbol), None
         )
         if product is None:
-            raise self.error(ExchangeDataError, f"unknown symbol {symbol}")
+            raise self.error(UnknownSymbolError, f"unknown symbol {symbol}")
         return parse_instrument(symbol, product, data)
 
     def _product_data(self) -> dict:

@@ -22,6 +22,7 @@ from clients.errors import (
     ExchangeDataError,
     InsufficientFundsError,
     InvalidOrderError,
+    OutcomeUnknownError,
     RateLimitedError,
 )
 from clients.http_codec import (
@@ -45,16 +46,66 @@ STATUSES |= {"1": NEW, "5": NEW, "6": PARTIALLY_FILLED, "7": FILLED, "8": CANCEL
 NUMERIC_SIDES = {"1": "Buy", "2": "Sell"}
 NUMERIC_POS_SIDES = {"1": LONG, "2": SHORT}
 
-# Codes from phemex-api-docs TradingErrorCode.md and observed auth answers.
-ERROR_CLASSES = {
-    **dict.fromkeys((401, 34003, 39996), AuthenticationError),
-    39995: RateLimitedError,
-    **dict.fromkeys((10001, 11033, 11085), DuplicateOrderIdError),
-    **dict.fromkeys(
-        (11001, 11003, 11005, 11010, 11082, 11100, 11105, 11106), InsufficientFundsError
+# Codes of POST /g-orders and the calls around it, from Phemex's documented error codes
+# (phemex-api-docs, "Error codes"), each with what it tells us about the order.
+# OutcomeUnknownError: the answer does not prove the order was refused (docs/EXCHANGES.md).
+# Any code not listed here is treated as OutcomeUnknownError on an order create.
+ORDER_CODES: dict[int, tuple[type, str]] = {
+    401: (AuthenticationError, "failed to load the API key"),
+    6001: (InvalidOrderError, "invalid argument"),
+    10001: (DuplicateOrderIdError, "OM_DUPLICATE_ORDERID"),
+    11001: (InsufficientFundsError, "TE_NO_ENOUGH_AVAILABLE_BALANCE"),
+    11002: (InvalidOrderError, "TE_INVALID_RISK_LIMIT"),
+    11003: (InsufficientFundsError, "TE_NO_ENOUGH_BALANCE_FOR_NEW_RISK_LIMIT"),
+    11004: (InvalidOrderError, "TE_INVALID_LEVERAGE"),
+    11005: (InsufficientFundsError, "TE_NO_ENOUGH_BALANCE_FOR_NEW_LEVERAGE"),
+    11010: (
+        InsufficientFundsError,
+        "TE_CANNOT_ADD_POSITION_MARGIN_DUE_TO_NO_ENOUGH_...",
     ),
-    **dict.fromkeys((11004, 11027, 11055, 11056, 11057, 11058, 11114, 11115), InvalidOrderError),
+    11011: (InvalidOrderError, "TE_REDUCE_ONLY_ABORT"),
+    11022: (AuthenticationError, "TE_REJECT_DUE_TO_BANNED (account banned)"),
+    11023: (InvalidOrderError, "TE_REJECT_DUE_TO_IN_PROCESS_OF_LIQ"),
+    11024: (InvalidOrderError, "TE_REJECT_DUE_TO_IN_PROCESS_OF_ADL"),
+    11025: (OutcomeUnknownError, "TE_ROUTE_ERROR (routed to the wrong engine)"),
+    11026: (InvalidOrderError, "TE_UID_ACCOUNT_MISMATCH"),
+    11027: (InvalidOrderError, "TE_SYMBOL_INVALID"),
+    11031: (InvalidOrderError, "TE_SO_NUM_EXCEEDS (too many conditional orders)"),
+    11032: (InvalidOrderError, "TE_AO_NUM_EXCEEDS (too many active orders)"),
+    11033: (DuplicateOrderIdError, "TE_ORDER_ID_DUPLICATE"),
+    11034: (InvalidOrderError, "TE_SIDE_INVALID"),
+    11035: (InvalidOrderError, "TE_ORD_TYPE_INVALID"),
+    11036: (InvalidOrderError, "TE_TIME_IN_FORCE_INVALID"),
+    11053: (InvalidOrderError, "TE_PRICE_TOO_LARGE"),
+    11054: (InvalidOrderError, "TE_PRICE_WORSE_THAN_BANKRUPT"),
+    11055: (InvalidOrderError, "TE_PRICE_TOO_SMALL"),
+    11056: (InvalidOrderError, "TE_QTY_TOO_LARGE"),
+    11057: (InvalidOrderError, "TE_QTY_NOT_MATCH_REDUCE_ONLY (no position)"),
+    11058: (InvalidOrderError, "TE_QTY_TOO_SMALL"),
+    11070: (InvalidOrderError, "TE_SYMBOL_NOT_IN_RANGE"),
+    11081: (InvalidOrderError, "TE_RISK_LIMIT_EXCEEDS"),
+    11082: (InsufficientFundsError, "TE_CANNOT_COVER_ESTIMATE_ORDER_LOSS"),
+    11085: (DuplicateOrderIdError, "TE_CL_ORD_ID_DUPLICATE"),
+    11100: (InsufficientFundsError, "TE_WALLET_INSUFFICIENT_BALANCE"),
+    11105: (InsufficientFundsError, "TE_PLACE_ORDER_INSUFFICIENT_BASE_BALANCE"),
+    11106: (InsufficientFundsError, "TE_PLACE_ORDER_INSUFFICIENT_QUOTE_BALANCE"),
+    11107: (OutcomeUnknownError, "TE_CANNOT_CONNECT_TO_REQUEST_SEQ (engine link failed)"),
+    11112: (InvalidOrderError, "TE_QTY_TYPE_INVALID"),
+    11114: (InvalidOrderError, "TE_ORDER_VALUE_TOO_LARGE"),
+    11115: (InvalidOrderError, "TE_ORDER_VALUE_TOO_SMALL"),
+    20004: (InvalidOrderError, "TE_ERR_INCONSISTENT_POS_MODE (hedge mode not set)"),
+    19999: (DuplicateOrderIdError, "REQUEST_IS_DUPLICATED (already received)"),
+    34003: (AuthenticationError, "access forbidden for this key"),
+    39995: (RateLimitedError, "too many requests (refused)"),
+    39996: (AuthenticationError, "access denied"),
 }
+# Codes of other calls: order look-up and cancel ("gone").
+OTHER_CODES: dict[int, tuple[type, str]] = {
+    10002: (InvalidOrderError, "OM_ORDER_NOT_FOUND (cancel: already gone)"),
+    11062: (InvalidOrderError, "TE_ORD_ALREADY_CANCELED (cancel: gone)"),
+    11063: (InvalidOrderError, "TE_ORD_STATUS_CANNOT_CANCEL (cancel: gone)"),
+}
+ERROR_CLASSES = {code: cls for code, (cls, _) in (ORDER_CODES | OTHER_CODES).items()}
 NOT_FOUND = 10002
 GENERIC_REJECT = 10500  # also used for auth failures; told apart by its message
 AUTH_WORDS = ("signature", "api-key", "api key", "expired", "auth", "ip mismatch", "privilege")

@@ -182,7 +182,11 @@ class MartingaleStrategy(Strategy):
             return self._take_profit(snap, position, long, price, pct, roe, alerts)
         reason = self._add_reason(snap, position, long, price, pf, pct, upnl, roe, vol, critical)
         if reason is not None:
-            qty = pv * snap.leverage * -roe / price
+            # Spec 3.3: a position whose margin reads 0 (rounds to 0.00) is sized as an open.
+            if pv:
+                qty = pv * snap.leverage * -roe / price
+            else:
+                qty = snap.balance * self._begin * snap.leverage / price
             return self._entry(snap, ActionKind.ADD, qty, price, reason, alerts)
         if dangerous:
             return Decision(
@@ -288,6 +292,8 @@ class MartingaleStrategy(Strategy):
             if pct > tier_pct:
                 qty = exit_qty(position.size, fraction, exit_price or price, rules)
                 reason = f"position {pct}% of balance above {tier_text}%"
+                if qty is None:
+                    return Decision(alerts=alerts, conclusion=_too_small(position, reason))
                 action = Action(
                     ActionKind.REDUCE, snap.side, order_side, qty, exit_price, True, False, reason
                 )
@@ -299,6 +305,8 @@ class MartingaleStrategy(Strategy):
         if roe > self._profit_pnl:
             reason = f"ROE {roe} above target {self._texts['profit_pnl']}"
             qty = close_qty(position.size, rules)
+            if qty is None:
+                return Decision(alerts=alerts, conclusion=_too_small(position, reason))
             action = Action(
                 ActionKind.CLOSE, snap.side, order_side, qty, exit_price, True, False, reason
             )
@@ -381,3 +389,11 @@ class MartingaleStrategy(Strategy):
         if price <= 0:
             return f"Skipped: no usable price (bid {snap.bid}, ask {snap.ask})"
         return f"Skipped: leverage must be positive, got {snap.leverage}"
+
+
+def _too_small(position: Position, reason: str) -> str:
+    """The conclusion when an exit would be below the exchange's smallest order."""
+    return (
+        f"{NOTHING_CHANGED}: position {position.size} is below the smallest order, "
+        f"nothing to exit ({reason})"
+    )

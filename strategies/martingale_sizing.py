@@ -74,21 +74,33 @@ def round_entry_qty(
     return rounded
 
 
-def exit_qty(size: Decimal, fraction: Decimal, price: Decimal, rules: InstrumentRules) -> Decimal:
+def exit_qty(
+    size: Decimal, fraction: Decimal, price: Decimal, rules: InstrumentRules
+) -> Decimal | None:
     """A partial exit: size x fraction floored on the step, at least the smallest order, at most
-    the position (and the instrument's maximum order)."""
-    qty = rounding.floor_to_step(size * fraction, rules.qty_step)
+    the position (and the instrument's maximum order).
+
+    None when the position itself is smaller than the smallest order the exchange accepts: the
+    existing bot sent nothing then, and a quantity off the step or below the minimum would only
+    be refused (docs/STRATEGY.md, compatibility table).
+    """
     smallest = rounding.smallest_order_qty(rules, price)
-    if qty < smallest:
-        qty = smallest
-    return close_qty(min(qty, size), rules)
+    whole = rounding.floor_to_step(size, rules.qty_step)
+    if whole < smallest:
+        return None
+    qty = max(rounding.floor_to_step(size * fraction, rules.qty_step), smallest)
+    return close_qty(min(qty, whole), rules)
 
 
-def close_qty(size: Decimal, rules: InstrumentRules) -> Decimal:
-    """The full size, capped at the largest order the exchange accepts (the rest goes next run)."""
-    if rules.max_qty > 0 and size > rules.max_qty:
+def close_qty(size: Decimal, rules: InstrumentRules) -> Decimal | None:
+    """The full size on the step, capped at the largest order the exchange accepts (the rest goes
+    next run); None when not even one step is held."""
+    qty = rounding.floor_to_step(size, rules.qty_step)
+    if qty <= 0 or qty < rules.min_qty:
+        return None
+    if rules.max_qty > 0 and qty > rules.max_qty:
         return rules.max_qty
-    return size
+    return qty
 
 
 def margin_usage(

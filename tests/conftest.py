@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.dashboard",
     "tests.fixtures.stripe",
     "tests.fixtures.browser",
+    "tests.fixtures.faults",
 ]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ohlcv"

@@ -43,6 +43,23 @@ def order_prefix(bot_key: str, pair_key: str) -> str:
     return f"b{bot_key}-p{pair_key}-"
 
 
+def recorded_fill(record: OrderRecord) -> OrderResult:
+    """The fill the journal recorded for an order, as the exchange would report it."""
+    return OrderResult(
+        client_order_id=record.client_order_id,
+        symbol=record.symbol,
+        side=record.order_side,
+        position_side=record.side,
+        qty=record.qty,
+        price=record.price,
+        status=FILLED,
+        filled_qty=record.filled_qty,
+        avg_price=record.avg_price,
+        fee=record.fee,
+        exchange_order_id=record.exchange_order_id,
+    )
+
+
 def order_request(symbol: str, side: str, action: Action, cid: str) -> OrderRequest:
     """The exchange order for a strategy action (live runs and backtests send the same)."""
     return OrderRequest(
@@ -69,9 +86,14 @@ class OrderExecutor:
 
     def reconcile(self, pair, now: datetime) -> None:
         """Cancel our stale orders, then settle every order the journal has not closed."""
+        self.journal.fence()
         self.client.cancel_orders(pair.symbol, order_prefix(self.bot_key, pair.pair_key))
         for record in self.journal.unsettled_orders(pair.pair_key):
             result = self.client.get_order(pair.symbol, record.client_order_id)
+            if result is None and record.status == j.FILLED:
+                # Filled but never booked, and the exchange no longer lists it: book what the
+                # journal saw when it filled.
+                result = recorded_fill(record)
             if result is None:
                 # The exchange never saw it: a send that failed before arriving.
                 record.status, record.updated_at = j.REJECTED, now
@@ -110,20 +132,24 @@ class OrderExecutor:
             ref_entry_price=position.entry_price if position else None,
             ref_margin=position.margin if position else None,
         )
+        # Fenced twice: the intent is written, and the order sent, only while the lock is ours.
+        self.journal.fence()
         self.journal.record_intent(record)
         request = order_request(pair.symbol, pair.side, action, cid)
+        self.journal.fence()
         try:
             result = self.client.place_order(request)
         except DuplicateOrderIdError:
             result = self.client.get_order(pair.symbol, cid)
         except OutcomeUnknownError as exc:
-            # Never re-sent: the next run's reconciliation looks it up by its client id.
+            # Never re-sent: the next run's reconciliation looks it up by its client id. The
+            # pair stops here (no further order on a state we cannot see) and the run exits 1.
             record.status, record.error, record.updated_at = j.UNKNOWN, str(exc), now
             self.journal.update_order(record)
             logger.warning(
                 "order outcome unknown", extra={"symbol": pair.symbol, "json": {"id": cid}}
             )
-            return 0
+            raise
         except (InvalidOrderError, InsufficientFundsError) as exc:
             record.status, record.error, record.updated_at = j.REJECTED, str(exc), now
             self.journal.update_order(record)
@@ -133,18 +159,25 @@ class OrderExecutor:
             self.journal.log("warning", f"order rejected: {exc}", symbol=pair.symbol)
             return 0
         except TemporaryError as exc:
+            # Only errors that prove the order was refused reach here (rate limit, maintenance
+            # answered before accepting): anything uncertain is OutcomeUnknownError above.
             record.status, record.error, record.updated_at = j.REJECTED, str(exc), now
             self.journal.update_order(record)
             raise
         if result is None:
             record.status, record.updated_at = j.UNKNOWN, now
             self.journal.update_order(record)
-            return 0
+            raise OutcomeUnknownError(f"order {cid} was acknowledged but cannot be found yet")
         self.settle(record, result, pair, now)
         return 1
 
     def settle(self, record: OrderRecord, result: OrderResult, pair, now) -> None:
-        """Bring a journal order in line with the exchange and book its fill once."""
+        """Bring a journal order in line with the exchange and book its fill exactly once.
+
+        A fill's position and balance are read first; then its filled status and its trade are
+        written together (Journal.book_fill). A failed read or a kill before that leaves the
+        order unsettled in the journal, so the next run looks it up and books it.
+        """
         record.exchange_order_id = result.exchange_order_id or record.exchange_order_id
         record.filled_qty, record.avg_price, record.fee = (
             result.filled_qty,
@@ -160,12 +193,13 @@ class OrderExecutor:
             record.status = j.FILLED  # cancelled after a partial fill: what filled is ours
         else:
             record.status = j.CANCELLED if result.status == "cancelled" else j.REJECTED
-        self.journal.update_order(record)
         if record.status == j.FILLED and result.filled_qty > 0:
             self.book_fill(record, result, pair, now)
+        else:
+            self.journal.update_order(record)
 
     def book_fill(self, record: OrderRecord, result: OrderResult, pair, now) -> None:
-        """Write the trade (once per order) and tell the owner with the real price and size."""
+        """Write the filled status and the trade together (once per order), then tell the owner."""
         qty, price = result.filled_qty, result.avg_price or record.price
         realised = Decimal(0)
         if record.action in ("REDUCE", "CLOSE") and record.ref_entry_price is not None:
@@ -196,7 +230,7 @@ class OrderExecutor:
             margin_level=position.margin_level if position else None,
             balance=balance,
         )
-        if not self.journal.record_trade(trade):
+        if not self.journal.book_fill(record, trade):
             return
         if trade.position_size == 0:
             self.exited.add(pair.pair_key)

@@ -23,6 +23,10 @@ UNKNOWN = "unknown"
 UNSETTLED = frozenset({PENDING, OPEN, UNKNOWN})
 
 
+class LockLostError(Exception):
+    """The per-bot lock is gone (its connection died): this run must not write or send again."""
+
+
 @dataclass
 class OrderRecord:
     """One order as we intended it and as it turned out."""
@@ -100,6 +104,18 @@ class Journal(ABC):
         """Give the lock back."""
 
     @abstractmethod
+    def lock_held(self) -> bool:
+        """Whether this run still holds the lock, asked of the lock itself (never raises)."""
+
+    def fence(self) -> None:
+        """Raise LockLostError unless the lock is still ours; called before every order write."""
+        if not self.lock_held():
+            raise LockLostError(
+                "the bot's run lock was lost (its database connection ended); stopped before "
+                "sending anything more, the next run reconciles"
+            )
+
+    @abstractmethod
     def start_run(self, now: datetime) -> str:
         """A new, never reused run id."""
 
@@ -113,11 +129,16 @@ class Journal(ABC):
 
     @abstractmethod
     def unsettled_orders(self, pair_key: str) -> list[OrderRecord]:
-        """Orders of a pair still pending, open or unknown."""
+        """Orders of a pair still pending, open or unknown, and filled orders with no trade."""
 
     @abstractmethod
     def record_trade(self, trade: TradeRecord) -> bool:
         """Write a trade unless one exists for its client order id; True when written."""
+
+    @abstractmethod
+    def book_fill(self, order: OrderRecord, trade: TradeRecord) -> bool:
+        """Mark the order filled and write its trade together (at most one trade per client
+        order id); True when the trade was written now, False when it already existed."""
 
     @abstractmethod
     def finish_run(self, run: RunRecord) -> None:
@@ -161,6 +182,23 @@ def _from_json(cls, data: dict):
     return cls(**kwargs)
 
 
+def _ends_with_newline(fh) -> bool:
+    """Whether a binary file opened for appending ends with a newline."""
+    fh.seek(-1, os.SEEK_END)
+    last = fh.read(1)
+    fh.seek(0, os.SEEK_END)
+    return last == b"\n"
+
+
+def _unbooked(order: dict, booked: set[str]) -> bool:
+    """A filled order of the JSON state with no trade written (a run killed in between)."""
+    return (
+        order["status"] == FILLED
+        and Decimal(order.get("filled_qty") or 0) > 0
+        and order["client_order_id"] not in booked
+    )
+
+
 class FileJournal(Journal):
     """Standalone mode's journal: a folder of JSON files, written atomically."""
 
@@ -172,10 +210,15 @@ class FileJournal(Journal):
         self.state = self._load()
 
     def _load(self) -> dict:
-        """Read the state file (orders, counters, alert keys)."""
+        """Read the state file (orders, counters, alert keys) and the trades already written."""
+        state = {"next_run": 1, "orders": {}, "alerts": {}, "trade_ids": []}
         if self.state_file.exists():
-            return json.loads(self.state_file.read_text())
-        return {"next_run": 1, "orders": {}, "alerts": {}, "trade_ids": []}
+            state = json.loads(self.state_file.read_text())
+        # A kill between appending a trade and saving the state leaves the trade in the ledger
+        # only: counting it here keeps the next booking of that order from writing it again.
+        written = [t.client_order_id for t in self.trades()]
+        state["trade_ids"] = list(dict.fromkeys([*state["trade_ids"], *written]))
+        return state
 
     def _save(self) -> None:
         """Replace the state file atomically."""
@@ -185,9 +228,14 @@ class FileJournal(Journal):
         os.replace(tmp, self.state_file)
 
     def _append(self, name: str, record: dict) -> None:
-        """Append one JSON line to a ledger file."""
-        with open(self.folder / name, "a") as fh:
-            fh.write(json.dumps(record, default=to_json) + "\n")
+        """Append one JSON line to a ledger file (after a torn last line, on a new line)."""
+        path = self.folder / name
+        with open(path, "a+b") as fh:
+            torn = fh.tell() > 0 and not _ends_with_newline(fh)
+            line = json.dumps(record, default=to_json) + "\n"
+            fh.write((("\n" if torn else "") + line).encode())
+            fh.flush()
+            os.fsync(fh.fileno())
 
     def acquire_lock(self) -> bool:
         """An exclusive non-blocking flock on the folder's lock file."""
@@ -206,6 +254,16 @@ class FileJournal(Journal):
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def lock_held(self) -> bool:
+        """Held while our descriptor is still the lock file (deleted or replaced: lost)."""
+        if self._lock_fd is None:
+            return False
+        try:
+            mine, there = os.fstat(self._lock_fd), os.stat(self.folder / "run.lock")
+        except OSError:
+            return False
+        return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
     def start_run(self, now: datetime) -> str:
         """Run ids count up from 1 and are stored before use."""
@@ -228,10 +286,11 @@ class FileJournal(Journal):
 
     def unsettled_orders(self, pair_key: str) -> list[OrderRecord]:
         """Orders of the pair that still need a look on the exchange."""
+        booked = set(self.state["trade_ids"])
         return [
             _from_json(OrderRecord, o)
             for o in self.state["orders"].values()
-            if o["pair_key"] == pair_key and o["status"] in UNSETTLED
+            if o["pair_key"] == pair_key and (o["status"] in UNSETTLED or _unbooked(o, booked))
         ]
 
     def orders(self) -> list[OrderRecord]:
@@ -247,13 +306,34 @@ class FileJournal(Journal):
         self._save()
         return True
 
+    def book_fill(self, order: OrderRecord, trade: TradeRecord) -> bool:
+        """Append the trade (unless written), then store the order filled, in that order.
+
+        A kill between the two leaves the trade in trades.jsonl and the order unsettled: the
+        next run looks the order up again and only marks it filled (``_load`` knows the trade).
+        """
+        written = trade.client_order_id not in self.state["trade_ids"]
+        if written:
+            self._append("trades.jsonl", asdict(trade))
+            self.state["trade_ids"].append(trade.client_order_id)
+        self.update_order(order)
+        return written
+
     def trades(self) -> list[TradeRecord]:
-        """Every trade written so far."""
+        """Every trade written so far, once per client order id (a torn last line is skipped)."""
         path = self.folder / "trades.jsonl"
         if not path.exists():
             return []
-        lines = path.read_text().splitlines()
-        return [_from_json(TradeRecord, json.loads(line)) for line in lines if line]
+        seen, trades = set(), []
+        for line in path.read_text().splitlines():
+            try:
+                trade = _from_json(TradeRecord, json.loads(line))
+            except (ValueError, TypeError):
+                continue  # a line cut short by a killed process: that trade is booked again
+            if trade.client_order_id not in seen:
+                seen.add(trade.client_order_id)
+                trades.append(trade)
+        return trades
 
     def finish_run(self, run: RunRecord) -> None:
         """Append the run to runs.jsonl."""

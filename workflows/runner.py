@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -73,18 +74,40 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 
         value = float(raw)
     except ValueError:
         raise RunnerConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        # nan slips past every comparison: no time limit and a wait loop that spins a core.
+        raise RunnerConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < minimum:
         raise RunnerConfigError(f"{name} must be at least {minimum:g}, got {raw}")
     return value
 
 
+def finite(raw: str) -> float:
+    """An argparse type: a finite number (nan and inf are refused)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {raw!r}")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line (RunnerConfigError), not a usage block and an error."""
+
+    def error(self, message: str):
+        """Raise instead of printing usage and exiting."""
+        raise RunnerConfigError(f"{self.prog}: {message}")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options; each defaults to its RUNNER_* setting."""
-    parser = argparse.ArgumentParser(prog="python main.py run-due", description=__doc__)
+    parser = OneLineParser(prog="python main.py run-due", description=__doc__)
     parser.add_argument("--env-file", help="read settings from this file first (the crontab's)")
     parser.add_argument("--concurrency", type=int, help="bot processes at once (2 x cores)")
-    parser.add_argument("--time-limit", type=float, help="seconds before a run is stopped")
-    parser.add_argument("--horizon", type=float, help="claim bots due within this many seconds")
+    parser.add_argument("--time-limit", type=finite, help="seconds before a run is stopped")
+    parser.add_argument("--horizon", type=finite, help="claim bots due within this many seconds")
     parser.add_argument("--limit", type=int, help="claim at most this many bots")
     parser.add_argument(
         "--child-logs", choices=("discard", "inherit"), help="bot processes' stdout"

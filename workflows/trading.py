@@ -13,6 +13,7 @@ from clients.base import (
 from clients.errors import (
     AuthenticationError,
     ExchangeError,
+    OutcomeUnknownError,
     TemporaryError,
 )
 from notifications.base import ERROR, Event, Notifier
@@ -26,7 +27,7 @@ from strategies.indicators import (
 )
 from strategies.types import Snapshot
 from workflows.execution import OrderExecutor, order_prefix  # noqa: F401 - order_prefix re-exported
-from workflows.journal import Journal, RunRecord
+from workflows.journal import Journal, LockLostError, RunRecord
 
 logger = logging.getLogger("dcabot.trading")
 
@@ -75,10 +76,12 @@ class BotRunResult:
     run_id: str
     outcome: str
     pairs: list[PairResult] = field(default_factory=list)
+    error: str = ""  # why the whole run stopped (the lock was lost), beside the pairs' errors
 
     @property
     def exit_code(self) -> int:
-        """0 when every pair ran, 1 when some failed, 3 when another run held the lock."""
+        """0 every pair ran and every order's outcome is known; 1 a pair failed, an outcome is
+        unknown or the lock was lost (the next run reconciles); 3 another run held the lock."""
         if self.outcome == LOCKED:
             return 3
         return 0 if self.outcome == OK else 1
@@ -142,32 +145,50 @@ class TradingWorkflow:
         try:
             run_id = self.journal.start_run(now)
             result = BotRunResult(run_id=run_id, outcome=OK)
-            for pair in pairs:
-                pair_result = self._guarded_pair(pair, run_id, now)
-                result.pairs.append(pair_result)
-                if pair_result.outcome == AUTH_FAILED:
-                    result.outcome = AUTH_FAILED
-                    break
-                if pair_result.outcome != OK:
-                    result.outcome = FAILED
+            try:
+                self._run_pairs(pairs, run_id, now, result)
+            except LockLostError as exc:
+                # Nothing more is sent or written as an order; only this run's own record.
+                logger.error(str(exc), extra={"bot": self.bot_key})
+                result.outcome, result.error = FAILED, str(exc)
+            conclusions = {p.pair_key: p.conclusion or p.error for p in result.pairs}
+            if result.error:
+                conclusions["run"] = result.error
             self.journal.finish_run(
                 RunRecord(
                     run_id=run_id,
                     started_at=now,
                     finished_at=finished() if finished else now,
                     outcome=result.outcome,
-                    conclusions={p.pair_key: p.conclusion or p.error for p in result.pairs},
+                    conclusions=conclusions,
                 )
             )
             return result
         finally:
             self.journal.release_lock()
 
+    def _run_pairs(self, pairs, run_id: str, now: datetime, result: BotRunResult) -> None:
+        """Each pair in turn; an authentication error ends the run (the key is the bot's)."""
+        for pair in pairs:
+            pair_result = self._guarded_pair(pair, run_id, now)
+            result.pairs.append(pair_result)
+            if pair_result.outcome == AUTH_FAILED:
+                result.outcome = AUTH_FAILED
+                return
+            if pair_result.outcome != OK:
+                result.outcome = FAILED
+        self.journal.fence()  # a run that lost its lock is never recorded as having run cleanly
+
     def _guarded_pair(self, pair: PairSettings, run_id: str, now: datetime) -> PairResult:
         """Run a pair; its errors are recorded and told to the owner, other pairs still run (Q1)."""
         base = PairResult(pair.pair_key, pair.symbol, pair.side, OK)
         try:
             return self.run_pair(pair, run_id, now)
+        except LockLostError:
+            raise
+        except OutcomeUnknownError as exc:
+            base.outcome = FAILED
+            base.error = f"order outcome unknown, the next run looks it up: {exc}"
         except AuthenticationError as exc:
             base.outcome, base.error = AUTH_FAILED, f"authentication failed: {exc}"
         except TemporaryError as exc:

@@ -15,6 +15,7 @@ from clients.errors import (
     InsufficientFundsError,
     InvalidOrderError,
     OutcomeUnknownError,
+    UnknownSymbolError,
 )
 from strategies.types import Candle
 from tests.fixtures.exchange import make_client
@@ -298,5 +299,5 @@ def test_balance_and_instrument_are_decimal(phemex_client):
         Decimal("0.1"),
         Decimal("5"),
     )
-    with pytest.raises(ExchangeDataError, match="unknown symbol"):
+    with pytest.raises(UnknownSymbolError, match="unknown symbol"):
         phemex_client.get_instrument("NOPEUSDT")

@@ -26,7 +26,9 @@ Scripting
   FAULTS: "timeout" (the request takes effect, the answer comes ``delay`` s later, default 2),
   "drop" (takes effect, connection closed unanswered), "5xx" (takes effect unless
   ``process=False``, then HTTP 503), "rate_limit", "duplicate", "bad_key" (refused, nothing done),
-  "malformed" (a truncated JSON answer; ``process=True`` lets the request take effect).
+  "malformed" (a truncated JSON answer; ``process=True`` lets the request take effect),
+  "code" (the exchange's error answer with ``code`` and ``message``; ``process=True`` lets the
+  request take effect first, as Bybit's 10000 "server timeout" may).
 - ``FakeExchange(latency_ms=50)`` delays every answer (benchmarks).
 
 Inspection

@@ -19,7 +19,7 @@ from tests.fake_exchange.market import Market
 from tests.fake_exchange.state import Account, Engine, Order, PositionState
 from tests.fake_exchange.wire import Ctx, Reply
 
-FAULTS = ("timeout", "drop", "5xx", "rate_limit", "duplicate", "bad_key", "malformed")
+FAULTS = ("timeout", "drop", "5xx", "rate_limit", "duplicate", "bad_key", "malformed", "code")
 DIALECTS = {"bybit": bybit, "phemex": phemex}
 MALFORMED = b'{"code":0,"retCode":0,"result":{"list":['  # a truncated answer
 DEFAULT_CREDENTIALS = {
@@ -325,10 +325,12 @@ class FakeExchange:
         kind = fault.kind if fault else None
         if kind in ("rate_limit", "bad_key", "duplicate"):
             return getattr(dialect, kind)(ctx)
-        process = fault.options.get("process", kind != "malformed") if fault else True
+        process = fault.options.get("process", kind not in ("malformed", "code")) if fault else True
         if process:
             with self.engine.lock:
                 reply = dialect.handle(ctx)
+        if kind == "code":
+            return dialect.fail(fault.options["code"], fault.options.get("message", "error"))
         if kind == "5xx":
             page = b"<html><body>503 Service Temporarily Unavailable</body></html>"
             return Reply(fault.options.get("status", 503), page, {"Content-Type": "text/html"})

@@ -78,9 +78,42 @@ def test_orders_read_back_exactly_and_unsettled_ones_are_listed(journal, bot_wit
         journal.record_intent(record)
     filled.status, filled.filled_qty, filled.avg_price = j.FILLED, D("0.012"), D("29999.9")
     filled.fee, filled.exchange_order_id, filled.updated_at = D("0.036"), "x-1", NOW
-    journal.update_order(filled)
+    journal.book_fill(filled, fill_trade(filled))
     assert [asdict(o) for o in journal.unsettled_orders(str(pair_id))] == [asdict(pending)]
     assert [asdict(o) for o in journal.orders()] == [asdict(pending), asdict(filled)]
+
+
+def fill_trade(order: OrderRecord) -> TradeRecord:
+    """The trade of a filled order record."""
+    return TradeRecord(
+        time=NOW,
+        pair_key=order.pair_key,
+        symbol=order.symbol,
+        side=order.side,
+        action=order.action,
+        qty=order.filled_qty,
+        price=order.avg_price,
+        fee=order.fee,
+        realised_pnl=D(0),
+        client_order_id=order.client_order_id,
+    )
+
+
+def test_a_filled_order_without_its_trade_is_listed_until_booked(journal, bot_with_pair):
+    """A run killed between "filled" and its trade (old rows) leaves it for reconciliation."""
+    pair_id = bot_with_pair[1]
+    run_id = journal.start_run(NOW)
+    filled = intent(pair_id, run_id, 1)
+    journal.record_intent(filled)
+    filled.status, filled.filled_qty, filled.avg_price = j.FILLED, D("0.012"), D("29999.9")
+    journal.update_order(filled)  # the status alone, as a run killed in between left it
+    assert [o.client_order_id for o in journal.unsettled_orders(str(pair_id))] == [
+        filled.client_order_id
+    ]
+    assert journal.book_fill(filled, fill_trade(filled)) is True
+    assert journal.book_fill(filled, fill_trade(filled)) is False  # a retry never books twice
+    assert journal.unsettled_orders(str(pair_id)) == []
+    assert [t.client_order_id for t in journal.trades()] == [filled.client_order_id]
 
 
 def test_a_trade_is_written_once_per_client_order_id(journal, bot_with_pair):

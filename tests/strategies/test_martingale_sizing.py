@@ -202,6 +202,11 @@ class TestRounding:
         # roe >= 0 gives q0 <= 0; the original tops the position up by one step (Q4)
         assert only_action(decide(position=position("10", "0.5"))).qty == D("0.01")
 
+    def test_a_margin_that_rounds_to_zero_is_sized_as_an_open(self):
+        """Spec 3.3 "open (pv = 0)": 0.004 reads 0.00, so q0 = B x 0.006 x L / price = 0.6."""
+        action = only_action(decide(position=position("0.004", size="0.01")))
+        assert (action.kind, action.qty) == (ActionKind.ADD, D("0.6"))
+
     def test_real_minimum_raises_the_one_step_add(self):
         decision = decide(position=position("10"), instrument=rules(min_notional="5"))
         assert only_action(decision).qty == D("0.05")
@@ -217,7 +222,15 @@ class TestExitQuantity:
         assert exit_qty(D("0.02"), D("0.33"), D("100"), rules()) == D("0.01")
 
     def test_never_more_than_the_position(self):
-        assert exit_qty(D("0.03"), D("0.33"), D("100"), rules(min_notional="5")) == D("0.03")
+        assert exit_qty(D("0.06"), D("0.33"), D("100"), rules(min_notional="5")) == D("0.05")
+
+    def test_a_position_below_the_smallest_order_is_not_reduced(self):
+        """The existing bot sent nothing; never a quantity below the exchange minimum."""
+        assert exit_qty(D("0.03"), D("0.33"), D("100"), rules(min_notional="5")) is None
+
+    def test_a_position_below_one_step_is_not_reduced(self):
+        """Never a quantity off the step (the raw size was returned before)."""
+        assert exit_qty(D("0.005"), D("0.33"), D("100"), rules()) is None
 
     def test_capped_at_the_maximum_order(self):
         assert exit_qty(D("10"), D("0.5"), D("100"), rules(max_qty="2")) == D("2")

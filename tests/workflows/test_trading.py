@@ -118,7 +118,11 @@ def test_long_and_short_on_one_symbol_never_cancel_each_others_orders(rig):
     assert resting_long, "the Long pair's entry should still rest after the Short pair ran"
     manual = OrderRequest(SYMBOL, "Buy", "Long", D(1), D("90.00"), "my-own-order", False, POST_ONLY)
     rig.client.place_order(manual)  # the user's own order on the same symbol
-    rig.workflow.orders.reconcile(short_pair, rig.now)
+    assert rig.journal.acquire_lock()  # reconciling writes to the exchange: only under the lock
+    try:
+        rig.workflow.orders.reconcile(short_pair, rig.now)
+    finally:
+        rig.journal.release_lock()
     for cid in [*resting_long, "my-own-order"]:
         assert rig.engine.result(cid).status == NEW
 

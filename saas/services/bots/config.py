@@ -102,11 +102,17 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+class DatabaseUnavailableError(BotConfigError):
+    """The database could not be reached or used: transient (exit 1), not a configuration error."""
+
+
 def _connect_error(url, exc: Exception) -> BotConfigError:
     """The driver's first line, never its full multi-line report or the password."""
     original = getattr(exc, "orig", None) or exc
     reason = str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
-    return BotConfigError(f"cannot use the database at {safe_url(url)}: {one_line(reason)}")
+    return DatabaseUnavailableError(
+        f"cannot use the database at {safe_url(url)}: {one_line(reason)}"
+    )
 
 
 def open_database(env: Mapping[str, str]) -> Engine:

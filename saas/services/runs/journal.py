@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +19,7 @@ from saas.models import BotLog, BotRun, Order, Trade, TradingPair
 from saas.models.runs import LOG_LEVELS
 from saas.services.runs.locks import BotLock, bot_lock
 from workflows.journal import (
+    FILLED,
     UNSETTLED,
     Journal,
     OrderRecord,
@@ -102,6 +103,16 @@ def trade_record(row: Trade) -> TradeRecord:
     )
 
 
+def _unbooked():
+    """A filled order with no trade: a run died between the two (rows written before booking
+    became one transaction); reconciliation books it."""
+    return and_(
+        Order.status == FILLED,
+        Order.filled_qty > 0,
+        ~exists().where(Trade.client_order_id == Order.client_order_id),
+    )
+
+
 class DatabaseJournal(Journal):
     """workflows.journal.Journal over the models, for one bot."""
 
@@ -128,6 +139,10 @@ class DatabaseJournal(Journal):
     def release_lock(self) -> None:
         """Give the lock back."""
         self.lock.release()
+
+    def lock_held(self) -> bool:
+        """Asked on the lock's own connection (PostgreSQL) or file descriptor (SQLite)."""
+        return self.lock.check()
 
     # Runs.
     def start_run(self, now: datetime) -> str:
@@ -184,21 +199,26 @@ class DatabaseJournal(Journal):
     def update_order(self, order: OrderRecord) -> None:
         """Store the order's new status and fill (inserting it if the intent is somehow missing)."""
         with session_scope(self.sessions) as session:
-            row = session.scalars(
-                select(Order).where(Order.client_order_id == order.client_order_id)
-            ).one_or_none()
-            if row is None:
-                session.add(
-                    Order(
-                        bot_id=self.bot_id,
-                        pair_id=int(order.pair_key),
-                        run_id=int(order.run_id) if order.run_id else None,
-                        **{name: getattr(order, name) for name in ORDER_FIELDS},
-                    )
-                )
-                return
-            for name in ORDER_UPDATE_FIELDS:
-                setattr(row, name, getattr(order, name))
+            self._write_order(session, order)
+
+    def _write_order(self, session: Session, order: OrderRecord) -> Order:
+        """Update (or insert) the order's row in this session."""
+        row = session.scalars(
+            select(Order).where(Order.client_order_id == order.client_order_id)
+        ).one_or_none()
+        if row is None:
+            row = Order(
+                bot_id=self.bot_id,
+                pair_id=int(order.pair_key),
+                run_id=int(order.run_id) if order.run_id else None,
+                **{name: getattr(order, name) for name in ORDER_FIELDS},
+            )
+            session.add(row)
+            session.flush()
+            return row
+        for name in ORDER_UPDATE_FIELDS:
+            setattr(row, name, getattr(order, name))
+        return row
 
     def unsettled_orders(self, pair_key: str) -> list[OrderRecord]:
         """The pair's orders still pending, open or unknown, oldest first."""
@@ -208,7 +228,7 @@ class DatabaseJournal(Journal):
                 .where(
                     Order.bot_id == self.bot_id,
                     Order.pair_id == int(pair_key),
-                    Order.status.in_(sorted(UNSETTLED)),
+                    or_(Order.status.in_(sorted(UNSETTLED)), _unbooked()),
                 )
                 .order_by(Order.id)
             ).all()
@@ -226,37 +246,49 @@ class DatabaseJournal(Journal):
         """Insert the trade unless its client order id already has one; True when written."""
         try:
             with session_scope(self.sessions) as session:
-                exists = session.scalar(
-                    select(Trade.id).where(Trade.client_order_id == trade.client_order_id)
-                )
-                if exists is not None:
-                    return False
                 order_id = session.scalar(
                     select(Order.id).where(Order.client_order_id == trade.client_order_id)
                 )
-                session.add(
-                    Trade(
-                        bot_id=self.bot_id,
-                        pair_id=int(trade.pair_key),
-                        order_id=order_id,
-                        client_order_id=trade.client_order_id,
-                        time=trade.time,
-                        symbol=trade.symbol,
-                        side=trade.side,
-                        action=trade.action,
-                        qty=trade.qty,
-                        price=trade.price,
-                        fee=trade.fee,
-                        pnl=trade.realised_pnl,
-                        pnl_percentage=trade.pnl_percentage,
-                        position_size=trade.position_size,
-                        position_value=trade.position_value,
-                        margin_level=trade.margin_level,
-                        balance_after=trade.balance,
-                    )
-                )
+                return self._add_trade(session, trade, order_id)
         except IntegrityError:
             return False  # written meanwhile under the unique client order id
+
+    def book_fill(self, order: OrderRecord, trade: TradeRecord) -> bool:
+        """The order's filled status and its trade in ONE transaction: both or neither."""
+        try:
+            with session_scope(self.sessions) as session:
+                row = self._write_order(session, order)
+                return self._add_trade(session, trade, row.id)
+        except IntegrityError:
+            # The trade was written meanwhile under the unique client order id: only the status.
+            self.update_order(order)
+            return False
+
+    def _add_trade(self, session: Session, trade: TradeRecord, order_id: int | None) -> bool:
+        """Add the trades row in this session unless the client order id has one."""
+        if session.scalar(select(Trade.id).where(Trade.client_order_id == trade.client_order_id)):
+            return False
+        session.add(
+            Trade(
+                bot_id=self.bot_id,
+                pair_id=int(trade.pair_key),
+                order_id=order_id,
+                client_order_id=trade.client_order_id,
+                time=trade.time,
+                symbol=trade.symbol,
+                side=trade.side,
+                action=trade.action,
+                qty=trade.qty,
+                price=trade.price,
+                fee=trade.fee,
+                pnl=trade.realised_pnl,
+                pnl_percentage=trade.pnl_percentage,
+                position_size=trade.position_size,
+                position_value=trade.position_value,
+                margin_level=trade.margin_level,
+                balance_after=trade.balance,
+            )
+        )
         return True
 
     def trades(self) -> list[TradeRecord]:

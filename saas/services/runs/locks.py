@@ -1,7 +1,11 @@
 """The per-bot run lock: a PostgreSQL advisory lock, or a file lock beside the SQLite file.
 
 Both are released by the operating system or the server when the process dies, so a killed run
-never leaves its bot locked.
+never leaves its bot locked. The lock is also a fence: ``check()`` asks, on the lock's own
+connection (or file descriptor), whether this process still holds it, and the workflow calls it
+immediately before writing each order intent and before each exchange write. A run whose lock
+connection was terminated (server restart, failover, pg_terminate_backend) fails the check and
+stops, so it can never send after another run took the lock.
 """
 
 from __future__ import annotations
@@ -21,6 +25,15 @@ from saas.db import sqlite_path
 ADVISORY_NAMESPACE_SQL = "hashtext('dcabot:' || current_schema())"
 
 
+# Whether this backend holds our advisory lock (two-int4 keys show as classid/objid, objsubid 2).
+# Constants only; the bot id is a bound parameter.
+HOLDS_LOCK_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"  # noqa: S608
+    " AND pid = pg_backend_pid() AND objsubid = 2 AND objid = CAST(:bot AS oid)"
+    " AND classid = CAST(" + ADVISORY_NAMESPACE_SQL + " AS oid))"
+)
+
+
 class BotLock:
     """Take without waiting, release once; ``held`` says whether this process holds it."""
 
@@ -32,6 +45,10 @@ class BotLock:
 
     def release(self) -> None:
         """Give the lock back (a no-op when not held)."""
+        raise NotImplementedError
+
+    def check(self) -> bool:
+        """Whether this process still holds the lock right now (never raises)."""
         raise NotImplementedError
 
 
@@ -70,9 +87,30 @@ class AdvisoryLock(BotLock):
                 text(f"SELECT pg_advisory_unlock({ADVISORY_NAMESPACE_SQL}, :bot)"),
                 {"bot": self.bot_id},
             )
+        except Exception:  # noqa: BLE001, S110 - a dead connection holds no lock to give back
+            pass
         finally:
-            self._connection.close()
+            try:
+                self._connection.close()
+            except Exception:  # noqa: BLE001, S110 - closing a dead connection may fail too
+                pass
             self._connection, self.held = None, False
+
+    def check(self) -> bool:
+        """Ask pg_locks on the lock's own connection; a dead or replaced session holds nothing.
+
+        After a terminated backend SQLAlchemy may reconnect this Connection on next use; the new
+        backend holds no advisory lock, so the answer is still (rightly) False.
+        """
+        if self._connection is None:
+            return False
+        try:
+            held = self._connection.execute(text(HOLDS_LOCK_SQL), {"bot": self.bot_id}).scalar()
+        except Exception:  # noqa: BLE001 - any failure means we cannot prove we hold it
+            held = False
+        if not held:
+            self.held = False
+        return bool(held)
 
 
 class FileLock(BotLock):
@@ -103,6 +141,19 @@ class FileLock(BotLock):
         finally:
             os.close(self._fd)
             self._fd, self.held = None, False
+
+    def check(self) -> bool:
+        """Held while our descriptor is the file at the path (deleted or replaced: lost)."""
+        return self._fd is not None and same_file(self._fd, self.path)
+
+
+def same_file(fd: int, path: Path) -> bool:
+    """Whether an open descriptor still is the file at ``path``."""
+    try:
+        mine, there = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
 def sqlite_lock_path(engine: Engine, bot_id: int) -> Path:
