@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test bench lint venv clean
+.PHONY: run demo test test-deploy bench lint venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The slow install test (root, minutes): deploy/install.sh in a fresh Debian 12 made with
+# debootstrap, in its own network namespace; Debian's packages and the wheels are fetched first.
+test-deploy: $(STAMP)
+	DCABOT_TEST_DEPLOY=1 $(PY) -m pytest -q -x --timeout 3600 tests/deploy/test_install_debian.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

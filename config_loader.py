@@ -335,8 +335,9 @@ class DatabaseConfigSource(ConfigSource):
         if self.config.exchange == "paper":
             from saas.services.bots.paper import open_paper_client  # noqa: PLC0415
 
+            modes = {p.symbol: p.margin_mode for p in self.config.pairs}
             return open_paper_client(
-                self.config.sessions, self.bot_id, env, clock, self.config.testnet
+                self.config.sessions, self.bot_id, env, clock, self.config.testnet, modes
             )
         key, secret = self.get_api_credentials()
         return real_client(self.config.exchange, key, secret, self.config.testnet, env)

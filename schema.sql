@@ -38,8 +38,12 @@ CREATE TABLE IF NOT EXISTS users (
 	checkout_nonce INTEGER DEFAULT 0 NOT NULL,
 	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL,
+	suspended_reason TEXT,
+	suspended_at TIMESTAMP WITH TIME ZONE,
+	plan_override VARCHAR(32),
+	plan_override_until TIMESTAMP WITH TIME ZONE,
 	CONSTRAINT pk_users PRIMARY KEY (id),
-	CONSTRAINT ck_users_role CHECK (role IN ('user', 'admin')),
+	CONSTRAINT ck_users_role CHECK (role IN ('user', 'support', 'admin')),
 	CONSTRAINT ck_users_status CHECK (status IN ('active', 'suspended')),
 	CONSTRAINT ck_users_plan_status CHECK (plan_status IS NULL OR plan_status IN ('active', 'trialing', 'past_due', 'canceled', 'unpaid', 'incomplete', 'incomplete_expired', 'paused')),
 	CONSTRAINT ck_users_failed_logins CHECK (failed_logins >= 0),
@@ -50,6 +54,14 @@ CREATE TABLE IF NOT EXISTS users (
 	CONSTRAINT uq_users_stripe_customer_id UNIQUE (stripe_customer_id),
 	CONSTRAINT uq_users_stripe_subscription_id UNIQUE (stripe_subscription_id)
 );
+
+CREATE INDEX IF NOT EXISTS ix_users_created_at_id ON users (created_at, id);
+
+CREATE INDEX IF NOT EXISTS ix_users_email_pattern ON users (email varchar_pattern_ops);
+
+CREATE INDEX IF NOT EXISTS ix_users_plan_id ON users (plan, id);
+
+CREATE INDEX IF NOT EXISTS ix_users_status ON users (status);
 
 CREATE TABLE IF NOT EXISTS api_tokens (
 	id SERIAL NOT NULL,
@@ -118,6 +130,30 @@ CREATE INDEX IF NOT EXISTS ix_bots_status_next_run_at ON bots (status, next_run_
 
 CREATE UNIQUE INDEX IF NOT EXISTS ix_bots_user_id_name ON bots (user_id, name);
 
+CREATE TABLE IF NOT EXISTS invoices (
+	id SERIAL NOT NULL,
+	stripe_invoice_id VARCHAR(255) NOT NULL,
+	user_id INTEGER,
+	number VARCHAR(64),
+	amount_due NUMERIC(28, 10) DEFAULT 0 NOT NULL,
+	amount_paid NUMERIC(28, 10) DEFAULT 0 NOT NULL,
+	currency VARCHAR(8) DEFAULT 'usd' NOT NULL,
+	status VARCHAR(16) NOT NULL,
+	attempt_count INTEGER DEFAULT 0 NOT NULL,
+	next_attempt_at TIMESTAMP WITH TIME ZONE,
+	hosted_url TEXT,
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL,
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL,
+	CONSTRAINT pk_invoices PRIMARY KEY (id),
+	CONSTRAINT ck_invoices_status CHECK (status IN ('draft', 'open', 'paid', 'failed', 'void', 'uncollectible')),
+	CONSTRAINT uq_invoices_stripe_invoice_id UNIQUE (stripe_invoice_id),
+	CONSTRAINT fk_invoices_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_invoices_status_created_at ON invoices (status, created_at);
+
+CREATE INDEX IF NOT EXISTS ix_invoices_user_id_created_at ON invoices (user_id, created_at);
+
 CREATE TABLE IF NOT EXISTS notification_settings (
 	id SERIAL NOT NULL,
 	user_id INTEGER NOT NULL,
@@ -130,6 +166,29 @@ CREATE TABLE IF NOT EXISTS notification_settings (
 	CONSTRAINT uq_notification_settings_user_id UNIQUE (user_id),
 	CONSTRAINT fk_notification_settings_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+	id SERIAL NOT NULL,
+	user_id INTEGER,
+	source VARCHAR(8) NOT NULL,
+	plan VARCHAR(32) NOT NULL,
+	interval VARCHAR(8),
+	monthly_amount NUMERIC(28, 10) DEFAULT 0 NOT NULL,
+	currency VARCHAR(8) DEFAULT 'usd' NOT NULL,
+	stripe_subscription_id VARCHAR(64),
+	started_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	ended_at TIMESTAMP WITH TIME ZONE,
+	CONSTRAINT pk_subscriptions PRIMARY KEY (id),
+	CONSTRAINT ck_subscriptions_source CHECK (source IN ('stripe', 'manual')),
+	CONSTRAINT ck_subscriptions_monthly_amount CHECK (monthly_amount >= 0),
+	CONSTRAINT fk_subscriptions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_subscriptions_ended_at ON subscriptions (ended_at);
+
+CREATE INDEX IF NOT EXISTS ix_subscriptions_started_at ON subscriptions (started_at);
+
+CREATE INDEX IF NOT EXISTS ix_subscriptions_user_id_ended_at ON subscriptions (user_id, ended_at);
 
 CREATE TABLE IF NOT EXISTS bot_daily_stats (
 	id SERIAL NOT NULL,
@@ -170,6 +229,8 @@ CREATE TABLE IF NOT EXISTS bot_runs (
 
 CREATE INDEX IF NOT EXISTS ix_bot_runs_bot_id_started_at ON bot_runs (bot_id, started_at);
 
+CREATE INDEX IF NOT EXISTS ix_bot_runs_started_at ON bot_runs (started_at);
+
 CREATE TABLE IF NOT EXISTS paper_accounts (
 	id SERIAL NOT NULL,
 	bot_id INTEGER NOT NULL,
@@ -197,12 +258,15 @@ CREATE TABLE IF NOT EXISTS trading_pairs (
 	alert_keys JSONB DEFAULT '[]' NOT NULL,
 	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL,
 	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL,
+	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
+	exchange_margin_mode VARCHAR(8),
 	CONSTRAINT pk_trading_pairs PRIMARY KEY (id),
 	CONSTRAINT uq_trading_pairs_bot_id_symbol_side UNIQUE (bot_id, symbol, side),
 	CONSTRAINT ck_trading_pairs_side CHECK (side IN ('Long', 'Short')),
 	CONSTRAINT ck_trading_pairs_leverage CHECK (leverage > 0 AND leverage <= 125),
 	CONSTRAINT ck_trading_pairs_ema_interval CHECK (ema_interval IN (1, 5, 15, 30, 60, 240, 1440, 10080, 43200, 129600, 518400)),
 	CONSTRAINT ck_trading_pairs_symbol CHECK (symbol <> ''),
+	CONSTRAINT ck_trading_pairs_margin_mode CHECK (margin_mode IN ('cross', 'isolated')),
 	CONSTRAINT fk_trading_pairs_bot_id_bots FOREIGN KEY(bot_id) REFERENCES bots (id) ON DELETE CASCADE
 );
 
@@ -229,6 +293,7 @@ CREATE TABLE IF NOT EXISTS backtests (
 	started_at TIMESTAMP WITH TIME ZONE,
 	finished_at TIMESTAMP WITH TIME ZONE,
 	heartbeat_at TIMESTAMP WITH TIME ZONE,
+	margin_mode VARCHAR(8) DEFAULT 'cross' NOT NULL,
 	CONSTRAINT pk_backtests PRIMARY KEY (id),
 	CONSTRAINT ck_backtests_status CHECK (status IN ('queued', 'running', 'done', 'error')),
 	CONSTRAINT ck_backtests_progress CHECK (progress >= 0 AND progress <= 1000),
@@ -334,6 +399,8 @@ CREATE INDEX IF NOT EXISTS ix_trades_bot_id_time ON trades (bot_id, time);
 
 CREATE INDEX IF NOT EXISTS ix_trades_pair_id_time ON trades (pair_id, time);
 
+CREATE INDEX IF NOT EXISTS ix_trades_time ON trades (time);
+
 CREATE TABLE IF NOT EXISTS alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
@@ -346,4 +413,4 @@ INSERT INTO plans (key, name) VALUES
 	('enterprise', 'Enterprise')
 ON CONFLICT (key) DO NOTHING;
 
-INSERT INTO alembic_version (version_num) VALUES ('0002_api_tokens_plan_defaults') ON CONFLICT DO NOTHING;
+INSERT INTO alembic_version (version_num) VALUES ('0004_api_tokens_plan_defaults') ON CONFLICT DO NOTHING;

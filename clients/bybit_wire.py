@@ -202,6 +202,9 @@ def parse_candle(row: Any) -> Candle:
     )
 
 
+TRADE_MODES = {"0": "cross", "1": "isolated"}  # /v5/position/list tradeMode
+
+
 def parse_position(row: Mapping) -> Position | None:
     """A /v5/position/list row; None for an empty side."""
     size = to_decimal(field(row, "size"), "size")
@@ -232,6 +235,7 @@ def parse_position(row: Mapping) -> Position | None:
         mark_price=mark,
         leverage=opt_decimal(row.get("leverage"), "leverage") or Decimal(10),
         liquidation_price=opt_decimal(row.get("liqPrice"), "liqPrice"),
+        margin_mode=TRADE_MODES.get(str(row.get("tradeMode"))),
     )
 
 

@@ -13,14 +13,15 @@ from pathlib import Path
 from clients.base import ExchangeClient, OrderRequest, OrderResult
 from clients.errors import (
     AuthenticationError,
+    InvalidOrderError,
     OutcomeUnknownError,
     TemporaryError,
 )
 from clients.market import MINUTE_MS, PriceSource
-from clients.paper_engine import PaperEngine, PaperOrder, PaperPosition
+from clients.paper_engine import ISOLATED, PaperEngine, PaperOrder, PaperPosition
 from strategies.types import Balance, Candle, InstrumentRules, Position, Ticker
 
-FAULTS = ("timeout_after_accept", "timeout_before_accept", "auth", "temporary")
+FAULTS = ("timeout_after_accept", "timeout_before_accept", "auth", "temporary", "reject")
 KEEP_FINAL_ORDERS = 2000
 
 
@@ -129,6 +130,8 @@ class PaperClient(ExchangeClient):
         self._call("place_order", order.symbol)
         if self._take_fault("timeout_before_accept"):
             raise OutcomeUnknownError("request timed out", exchange="paper")
+        if self._take_fault("reject"):
+            raise InvalidOrderError("simulated refusal", code="rejected", exchange="paper")
         self.sync(order.symbol)
         ticker = self.market.ticker(order.symbol, self.clock())
         rules = self.market.instrument(order.symbol)
@@ -173,6 +176,12 @@ def engine_to_dict(engine: PaperEngine) -> dict:
         "last_ts_ms": engine.last_ts_ms,
         "leverage": {k: str(v) for k, v in engine.leverage.items()},
         "maint_rates": {k: str(v) for k, v in engine.maint_rates.items()},
+        "maint_tiers": {
+            k: [[str(cap), str(rate)] for cap, rate in v] for k, v in engine.maint_tiers.items()
+        },
+        "margin_mode": engine.margin_mode,
+        "symbol_modes": dict(engine.symbol_modes),
+        "liquidation_fee": str(engine.liquidation_fee),
         "marks": {k: str(v) for k, v in engine.marks.items()},
         "positions": [
             [
@@ -214,7 +223,20 @@ def _order_to_dict(order: PaperOrder) -> dict:
 def engine_from_dict(data: dict) -> PaperEngine:
     """Rebuild an engine from ``engine_to_dict`` output."""
     maker, taker, slip = (Decimal(x) for x in data["fees"])
-    engine = PaperEngine(Decimal(data["wallet"]), maker, taker, slip)
+    # A state saved before margin modes existed was simulated isolated: keep it so.
+    engine = PaperEngine(
+        Decimal(data["wallet"]),
+        maker,
+        taker,
+        slip,
+        margin_mode=data.get("margin_mode", ISOLATED),
+        liquidation_fee=Decimal(data.get("liquidation_fee", engine_default_liq_fee())),
+    )
+    engine.symbol_modes = dict(data.get("symbol_modes", {}))
+    engine.maint_tiers = {
+        k: tuple((Decimal(cap), Decimal(rate)) for cap, rate in v)
+        for k, v in data.get("maint_tiers", {}).items()
+    }
     engine.fees_paid = Decimal(data["fees_paid"])
     engine.funding_paid = Decimal(data["funding_paid"])
     engine.liquidations = data["liquidations"]
@@ -250,6 +272,11 @@ def engine_from_dict(data: dict) -> PaperEngine:
         )
     engine.open_ids = {k: list(v) for k, v in data["open_ids"].items()}
     return engine
+
+
+def engine_default_liq_fee() -> str:
+    """The engine's default liquidation fee rate as text."""
+    return str(PaperEngine().liquidation_fee)
 
 
 def load_engine(path: Path | None) -> PaperEngine | None:

@@ -20,11 +20,16 @@ from clients.errors import (
     InsufficientFundsError,
     InvalidOrderError,
 )
+from clients.paper_liquidation import Fill, MarginModes
+from clients.paper_margin import CROSS, ISOLATED, check_margin_mode, liquidation_price, tier_rate
 from strategies.types import BUY, LONG, SHORT, Balance, InstrumentRules, Position
+
+__all__ = ["CROSS", "ISOLATED", "Fill", "PaperEngine", "liquidation_price"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 FUNDING_PERIOD_MS = 8 * 3600 * 1000
+NUDGE = Decimal("1e-12")
 
 
 @dataclass(slots=True)
@@ -52,31 +57,7 @@ class PaperOrder:
     fee: Decimal = ZERO
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """A fill or a liquidation as the engine booked it."""
-
-    ts_ms: int
-    symbol: str
-    side: str
-    kind: str  # OPEN, ADD, REDUCE, CLOSE, LIQUIDATION
-    order_side: str
-    qty: Decimal
-    price: Decimal
-    fee: Decimal
-    realised_pnl: Decimal
-    client_order_id: str
-    maker: bool
-
-
-def liquidation_price(side: str, size: Decimal, entry: Decimal, margin: Decimal, mmr: Decimal):
-    """The price at which the margin level of spec section 3.6 reaches exactly 1."""
-    if side == LONG:
-        return max(ZERO, (entry * size - margin) / (size * (ONE - mmr)))
-    return (margin + entry * size) / (size * (ONE + mmr))
-
-
-class PaperEngine:
+class PaperEngine(MarginModes):
     """Positions, orders, fees, funding and liquidation for one simulated USDT account."""
 
     def __init__(
@@ -85,8 +66,18 @@ class PaperEngine:
         maker_fee: Decimal = Decimal("0.0002"),
         taker_fee: Decimal = Decimal("0.00055"),
         slippage: Decimal = Decimal("0.0005"),
+        margin_mode: str = CROSS,
+        liquidation_fee: Decimal = Decimal("0.00055"),
     ):
         self.wallet = Decimal(balance)
+        # The account's default mode; a symbol may be set apart (exchanges keep it per symbol).
+        self.margin_mode = check_margin_mode(margin_mode)
+        self.symbol_modes: dict[str, str] = {}
+        self.liquidation_fee = Decimal(liquidation_fee)
+        self.maint_tiers: dict[str, tuple] = {}
+        # Bumped by everything that can move a liquidation price, so callers may cache them.
+        self.epoch = 0
+        self._levels: dict[str, tuple] = {}  # cross levels by symbol, valid for one epoch
         self.maker_fee = Decimal(maker_fee)
         self.taker_fee = Decimal(taker_fee)
         self.slippage = Decimal(slippage)
@@ -131,7 +122,8 @@ class PaperEngine:
             margin_level=margin_level(pos.margin, upnl, pos.size, mark, pos.maint_rate),
             mark_price=mark,
             leverage=pos.leverage,
-            liquidation_price=pos.liq_price,
+            liquidation_price=self._liquidation_price(symbol, side, pos),
+            margin_mode=self.mode(symbol),
         )
 
     def all_positions(self) -> list[Position]:
@@ -155,6 +147,7 @@ class PaperEngine:
             raise DuplicateOrderIdError("duplicate client order id", code="duplicate")
         self._validate(req, rules)
         self.maint_rates[req.symbol] = rules.maint_margin_rate
+        self.maint_tiers[req.symbol] = rules.maint_tiers
         lev = self.leverage.get(req.symbol, Decimal(10))
         buy = req.side == BUY
         if req.price is None:
@@ -247,12 +240,21 @@ class PaperEngine:
             if (low < price) if order.request.side == BUY else (high > price):
                 self.open_ids[symbol].remove(cid)
                 self._fill(order, price, ts_ms, maker=True)
-        for side in (LONG, SHORT):
-            pos = self.positions.get((symbol, side))
-            if pos is not None and (
-                low <= pos.liq_price if side == LONG else high >= pos.liq_price
-            ):
-                self._liquidate(symbol, side, pos, ts_ms)
+        if self.mode(symbol) == CROSS:
+            falls, rises = self.cross_levels(symbol)
+            if falls is not None and low <= falls:
+                self._liquidate_cross(symbol, min(falls, high), ts_ms)
+            elif rises is not None and high >= rises:
+                self._liquidate_cross(symbol, max(rises, low), ts_ms)
+            if len(self.positions) > 1:
+                self.epoch += 1  # this mark moves the other symbols' cross levels
+        else:
+            for side in (LONG, SHORT):
+                pos = self.positions.get((symbol, side))
+                if pos is not None and (
+                    low <= pos.liq_price if side == LONG else high >= pos.liq_price
+                ):
+                    self._liquidate(symbol, side, pos, ts_ms)
         self.marks[symbol] = close
 
     def apply_funding(self, symbol: str, rate: Decimal, mark: Decimal, ts_ms: int) -> Decimal:
@@ -267,6 +269,7 @@ class PaperEngine:
             self.wallet -= amount
             paid += amount
         self.funding_paid += paid
+        self.epoch += 1
         return paid
 
     def _fill(self, order: PaperOrder, price: Decimal, ts_ms: int, maker: bool) -> None:
@@ -275,6 +278,7 @@ class PaperEngine:
         key = (req.symbol, req.position_side)
         pos = self.positions.get(key)
         qty = req.qty
+        self.epoch += 1
         if req.reduce_only:
             if pos is None:
                 order.status = CANCELLED
@@ -294,6 +298,7 @@ class PaperEngine:
             else:
                 pos.margin = pos.margin * remaining / pos.size
                 pos.size = remaining
+                self._rate(req.symbol, pos)
                 self._reprice(req.position_side, pos)
         else:
             kind = "OPEN" if pos is None else "ADD"
@@ -330,50 +335,16 @@ class PaperEngine:
             pos.entry = (pos.entry * pos.size + price * qty) / (pos.size + qty)
             pos.size += qty
             pos.margin += margin
+        self._rate(symbol, pos)
         self._reprice(side, pos)
+
+    def _rate(self, symbol: str, pos: PaperPosition) -> None:
+        """The maintenance rate of the risk-limit tier the position's entry value is in."""
+        tiers = self.maint_tiers.get(symbol)
+        if tiers:
+            pos.maint_rate = tier_rate(tiers, pos.size * pos.entry, pos.maint_rate)
 
     @staticmethod
     def _reprice(side: str, pos: PaperPosition) -> None:
         """Recompute the liquidation price after the position changed."""
         pos.liq_price = liquidation_price(side, pos.size, pos.entry, pos.margin, pos.maint_rate)
-
-    def _liquidate(self, symbol: str, side: str, pos: PaperPosition, ts_ms: int) -> None:
-        """Close the position at its liquidation price; its whole margin is lost."""
-        del self.positions[(symbol, side)]
-        self.wallet -= pos.margin
-        self.liquidations += 1
-        for cid in list(self.open_ids.get(symbol, ())):
-            order = self.orders[cid]
-            if order.request.reduce_only and order.request.position_side == side:
-                order.status = CANCELLED
-                self.open_ids[symbol].remove(cid)
-        self.fills.append(
-            Fill(
-                ts_ms,
-                symbol,
-                side,
-                "LIQUIDATION",
-                "Sell" if side == LONG else "Buy",
-                pos.size,
-                pos.liq_price,
-                ZERO,
-                -pos.margin,
-                "",
-                False,
-            )
-        )
-
-    def triggers(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        """Prices that make something happen: act when low < the first or high > the second."""
-        lows, highs = [], []
-        for cid in self.open_ids.get(symbol, ()):
-            req = self.orders[cid].request
-            (lows if req.side == BUY else highs).append(req.price)
-        long_pos = self.positions.get((symbol, LONG))
-        if long_pos is not None:
-            # "low <= liq" equals "low < liq + tiny"; keep the strict test by nudging the level.
-            lows.append(long_pos.liq_price + Decimal("1e-12"))
-        short_pos = self.positions.get((symbol, SHORT))
-        if short_pos is not None:
-            highs.append(short_pos.liq_price - Decimal("1e-12"))
-        return (max(lows) if lows else None, min(highs) if highs else None)

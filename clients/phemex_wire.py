@@ -245,7 +245,8 @@ def parse_position(row: Mapping) -> Position | None:
         side = LONG if row.get("side") == "Buy" else SHORT
     mark = to_decimal(field(row, "markPriceRp"), "markPriceRp")
     upnl = to_decimal(field(row, "unRealisedPnlRv"), "unRealisedPnlRv")
-    leverage = abs(opt_decimal(row.get("leverageRr"), "leverageRr") or Decimal(10))
+    signed = opt_decimal(row.get("leverageRr"), "leverageRr")
+    leverage = abs(signed or Decimal(10))
     liquidation = opt_decimal(row.get("liquidationPriceRp"), "liquidationPriceRp")
     return Position(
         symbol=str(field(row, "symbol")),
@@ -264,7 +265,18 @@ def parse_position(row: Mapping) -> Position | None:
         mark_price=mark,
         leverage=leverage or Decimal(10),
         liquidation_price=liquidation or None,
+        margin_mode=_margin_mode(row, signed),
     )
+
+
+def _margin_mode(row: Mapping, signed_leverage: Decimal | None) -> str | None:
+    """crossMargin when the row has it, else the leverage's sign (Phemex: negative is cross)."""
+    cross = row.get("crossMargin")
+    if isinstance(cross, bool):
+        return "cross" if cross else "isolated"
+    if signed_leverage is None:
+        return None
+    return "cross" if signed_leverage <= 0 else "isolated"
 
 
 def parse_order(row: Mapping) -> OrderResult:

@@ -5,8 +5,26 @@ from __future__ import annotations
 import logging
 
 from notifications.base import EVENT_KINDS, Event, FanOut, MemoryNotifier, Notifier
-from notifications.formatting import format_event
-from notifications.telegram import DEFAULT_API_BASE, NotificationError, TelegramNotifier
+
+# Telegram (requests, urllib3, ssl) and the formatter load on first use: the backtester imports
+# notifications.base through the workflow and must not pay for an HTTP stack it never uses.
+_LAZY = {
+    "DEFAULT_API_BASE": "notifications.telegram",
+    "NotificationError": "notifications.telegram",
+    "TelegramNotifier": "notifications.telegram",
+    "format_event": "notifications.formatting",
+}
+
+
+def __getattr__(name: str):
+    """The lazily imported names of __all__."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'notifications' has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "DEFAULT_API_BASE",
@@ -31,6 +49,8 @@ def build_notifier(
     api_base: str | None = None,
 ) -> Notifier:
     """A fan-out of the configured channels; Telegram only when both token and chat id are set."""
+    from notifications.telegram import DEFAULT_API_BASE, TelegramNotifier  # noqa: PLC0415
+
     token = (telegram_token or "").strip()
     chat_id = (telegram_chat_id or "").strip()
     channels: list[Notifier] = []

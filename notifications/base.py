@@ -24,6 +24,7 @@ DANGEROUS_DECLINE = "dangerous_decline"  # symbol, side, decline_type, score, ro
 MARGIN_WARNING = "margin_warning"  # symbol, side, margin_level, value, upnl
 ERROR = "error"  # symbol, error_type, message
 BOT_PAUSED = "bot_paused"  # reason
+DRIFT_REPORT = "drift_report"  # bot, period, divergences, causes: the weekly live-vs-backtest
 
 EVENT_KINDS = (
     BOT_STARTED,
@@ -37,6 +38,7 @@ EVENT_KINDS = (
     MARGIN_WARNING,
     ERROR,
     BOT_PAUSED,
+    DRIFT_REPORT,
 )
 
 

@@ -288,6 +288,17 @@ def _bot_paused(fields: Mapping) -> list[str]:
     return [_title("⏸", "Bot paused"), _line("Reason", text(fields.get("reason")))]
 
 
+def _drift_report(fields: Mapping) -> list[str]:
+    """The week's live-versus-backtest comparison."""
+    return [
+        _title("🔍", "Weekly drift report"),
+        _line("Bot", text(fields.get("bot"))),
+        _line("Period", text(fields.get("period"))),
+        _line("Divergences", text(fields.get("divergences"))),
+        _line("Causes", text(fields.get("causes"))),
+    ]
+
+
 def _generic(kind: str, fields: Mapping) -> list[str]:
     """A kind this module does not know: its name and every field, so nothing is lost."""
     lines = [_title("ℹ️", text(kind))]
@@ -306,6 +317,7 @@ RENDERERS: dict[str, Callable[[Mapping], list[str]]] = {
     base.MARGIN_WARNING: _margin_warning,
     base.ERROR: _error,
     base.BOT_PAUSED: _bot_paused,
+    base.DRIFT_REPORT: _drift_report,
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Areas built alongside the core; each package's ``bp`` is registered when it exists.
-OPTIONAL_BLUEPRINTS = ("saas.bots", "saas.billing", "saas.dashboard", "saas.api")
+OPTIONAL_BLUEPRINTS = ("saas.bots", "saas.billing", "saas.dashboard", "saas.admin", "saas.api")
 logger = logging.getLogger("dcabot.web")
 
 

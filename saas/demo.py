@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.models import ROLE_ADMIN, Bot, TradingPair, User
+from saas.plans import PlanTable, load_plans
 from saas.services.accounts.audit import record_audit
 from saas.services.accounts.users import create_admin, generate_password, normalize_email
 from saas.services.bots.lifecycle import create_bot
 
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
-ADMIN_PLAN = "enterprise"  # the operator's own account is not held to the free plan
 DEMO_BOT_NAME = "Demo BTCUSDT (paper)"
 DEMO_INTERVAL_MINUTES = 1
 
@@ -30,6 +30,11 @@ class FirstStart:
     generated_password: str | None
     created: bool
     demo_bot_id: int | None
+
+
+def operator_plan(plans: PlanTable) -> str:
+    """The key of the plan allowing the most bots (the later one of equals)."""
+    return max(reversed(plans.plans), key=lambda plan: plan.max_bots).key
 
 
 def add_demo_bot(session: Session, admin: User, *, now: datetime) -> Bot:
@@ -74,7 +79,9 @@ def first_start(
     if not password:
         password = generated = generate_password()
     admin = create_admin(session, email, password)
-    admin.plan = ADMIN_PLAN
+    # The operator's own account is not held to the free plan: the table's largest plan, given
+    # as an override (no end date), so it is a real plan and never counts as revenue.
+    admin.plan_override = operator_plan(load_plans(env))
     record_audit(
         admin, "admin_created", target=admin, after={"email": email}, session=session, now=now
     )

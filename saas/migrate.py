@@ -48,26 +48,23 @@ def script_directory() -> ScriptDirectory:
 def _bound(engine: Engine) -> Iterator[Config]:
     """A Config whose migrations run on one connection of ``engine``, committed at the end.
 
-    SQLite: batch mode rebuilds a table (copy, DROP, rename), and a DROP with foreign keys on
-    deletes every row that refers to it (ON DELETE CASCADE). So foreign keys are off while the
-    migration runs (the pragma only works outside a transaction), checked once it committed,
-    and on again before the connection goes back to the pool.
+    On SQLite, foreign keys are off while revisions run (SQLite's own recipe for changing a
+    table): batch mode recreates a table by copying it, and dropping the old copy of a parent
+    table (users) would otherwise cascade and delete its children. The keys are checked before
+    the commit, and back on afterwards.
     """
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
         if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside any transaction
             connection.commit()
         try:
             with connection.begin():
                 yield alembic_config(connection)
-            if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                connection.commit()
-                if broken:
-                    raise RuntimeError(
-                        f"the migration left rows whose references are gone: {broken[:5]}"
-                    )
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
         finally:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")

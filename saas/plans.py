@@ -311,8 +311,23 @@ def grace_expired(user, now: datetime | None) -> bool:
     return until is not None and now is not None and until <= now
 
 
+def plan_override(user, plans: PlanTable, now: datetime | None = None) -> Plan | None:
+    """A plan an administrator gave by hand, while it lasts (until its end date, if any)."""
+    key = getattr(user, "plan_override", None)
+    until = getattr(user, "plan_override_until", None)
+    if not key or key not in plans:
+        return None
+    if until is not None and now is not None and until <= now:
+        return None
+    return plans[key]
+
+
 def effective_plan(user, plans: PlanTable, now: datetime | None = None) -> Plan:
-    """The plan whose limits apply: unknown, unpaid, cancelled or out-of-grace plans are free."""
+    """The plan whose limits apply: an admin's override while it lasts; else unknown, unpaid,
+    cancelled or out-of-grace plans are free."""
+    override = plan_override(user, plans, now)
+    if override is not None:
+        return override
     key = (getattr(user, "plan", None) or FREE).strip().lower()
     plan = plans.get(key)
     if plan is None or key == FREE:

@@ -67,6 +67,8 @@ class InstrumentRules:
     min_notional: Decimal = Decimal(0)
     max_leverage: Decimal = Decimal(100)
     maint_margin_rate: Decimal = Decimal("0.005")
+    # Risk-limit tiers as ((notional cap, maintenance rate), ...) rising; empty: one rate.
+    maint_tiers: tuple = ()
 
 
 @dataclass(slots=True)
@@ -88,6 +90,7 @@ class Position:
     mark_price: Decimal
     leverage: Decimal = Decimal(10)
     liquidation_price: Decimal | None = None
+    margin_mode: str | None = None  # "cross" or "isolated" as the exchange reports it
 
 
 @dataclass(slots=True)

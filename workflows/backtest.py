@@ -70,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="candle interval of EMA50/EMA200 in minutes (default: the data's)",
     )
     parser.add_argument("--funding", help="funding CSV (timestamp_ms,funding_rate) per symbol")
+    parser.add_argument(
+        "--margin-mode",
+        choices=("cross", "isolated"),
+        default="cross",
+        help="cross (the exchanges' default: the wallet backs every position) or isolated",
+    )
+    parser.add_argument(
+        "--liquidation-fee",
+        type=_decimal,
+        default=Decimal("0.00055"),
+        help="fee on a cross liquidation's notional (default 0.00055)",
+    )
     parser.add_argument("--maker-fee", type=_decimal, default=Decimal("0.0002"))
     parser.add_argument("--taker-fee", type=_decimal, default=Decimal("0.00055"))
     parser.add_argument(
@@ -83,7 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", help="write metrics and trades to this JSON file")
     parser.add_argument("--report", help="write a self-contained HTML report to this file")
     parser.add_argument("--sweep", help="parameter grid, e.g. 'profit_pnl=0.05,0.1;leverage=5,10'")
-    parser.add_argument("--workers", type=int, default=2, help="processes for --sweep")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes for --sweep (default 2) and --monte-carlo (default: every core)",
+    )
+    parser.add_argument(
+        "--monte-carlo",
+        type=int,
+        metavar="N",
+        help="run over N price paths resampled by block bootstrap and report risk of ruin",
+    )
+    parser.add_argument(
+        "--block", type=int, default=288, help="bootstrap block length in candles (default 288)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
     return parser
 
 
@@ -115,6 +142,8 @@ def config_from_args(args: argparse.Namespace) -> BacktestConfig:
         maker_fee=args.maker_fee,
         taker_fee=args.taker_fee,
         slippage=args.slippage,
+        margin_mode=args.margin_mode,
+        liquidation_fee=args.liquidation_fee,
         start_ms=parse_when(args.start) if args.start else None,
         end_ms=parse_when(args.end) if args.end else None,
     )
@@ -145,7 +174,7 @@ def summary(run: BacktestRun) -> str:
     config = run.config
     lines = [
         f"Backtest {','.join(config.symbols)} {config.side} x{config.leverage}, "
-        f"balance {config.balance} USDT, strategy {config.strategy}"
+        f"balance {config.balance} USDT, {config.margin_mode} margin, strategy {config.strategy}"
     ]
     lines += [f"note: {note}" for note in run.notes]
     rows = metric_lines(run.metrics)
@@ -155,18 +184,56 @@ def summary(run: BacktestRun) -> str:
     return "\n".join(lines)
 
 
-def _progress_bar(total: int):
+def _progress_bar(total: int, unit: str = "decision"):
     """A tqdm bar on a terminal, nothing otherwise."""
     from tqdm import tqdm  # noqa: PLC0415 - only the CLI shows progress
 
     return tqdm(
         total=total,
-        unit="decision",
+        unit=unit,
         disable=not sys.stderr.isatty(),
         file=sys.stderr,
         leave=False,
         mininterval=0.5,
     )
+
+
+def _monte_carlo(config: BacktestConfig, args: argparse.Namespace) -> int:
+    """Run --monte-carlo with a progress bar; print, and write --json/--report when asked."""
+    from workflows.backtest_montecarlo import (  # noqa: PLC0415 - only this option needs it
+        MonteCarloSpec,
+        run_monte_carlo,
+        summary_lines,
+    )
+
+    if args.seed < 0:
+        raise DataError(f"--seed must be 0 or more, got {args.seed}")
+    spec = MonteCarloSpec(args.monte_carlo, args.block, args.seed, args.workers or 0)
+    bar = None
+
+    def progress(step: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _progress_bar(total, "path")
+        bar.update(step)
+
+    try:
+        result = run_monte_carlo(config, spec, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(summary_lines(result))
+    if args.json:
+        document = {"config": config.describe(), "monte_carlo": result}
+        Path(args.json).write_text(json.dumps(document, indent=1, default=json_default))
+        print(f"wrote {args.json}")
+    if args.report:
+        from workflows.backtest_montecarlo_report import write_report  # noqa: PLC0415
+
+        rows = [(k, str(v)) for k, v in config.describe().items()]
+        write_report(result, rows, args.report)
+        print(f"wrote {args.report}")
+    return EXIT_OK
 
 
 def main(argv: list[str]) -> int:
@@ -177,7 +244,9 @@ def main(argv: list[str]) -> int:
         if args.sweep:
             from workflows.backtest_sweep import run_sweep_cli  # noqa: PLC0415
 
-            return run_sweep_cli(config, args.sweep, args.workers)
+            return run_sweep_cli(config, args.sweep, args.workers or 2)
+        if args.monte_carlo is not None:
+            return _monte_carlo(config, args)
         bar = None
 
         def progress(step: int, total: int) -> None:

@@ -42,6 +42,8 @@ class SymbolCursor:
         "grid_closed",
         "levels",
         "funding_due",
+        "epoch",
+        "ticks",
     )
 
     def __init__(self, feed: SymbolFeed, funding: FundingSeries | None):
@@ -64,6 +66,7 @@ class SymbolCursor:
         )
         self.funding_due = self._next_funding()
         self.tick = feed.rules.tick_size
+        self.ticks = _tick_counts(series.close, self.tick)
         self.touch_at = -1
         self.touch_value: tuple[Decimal, Decimal] | None = None
         self.touches: dict[float, tuple[Decimal, Decimal]] = {}  # prices recur often
@@ -72,6 +75,7 @@ class SymbolCursor:
         self.grid_closed: list[int] = []
         # The engine's trigger prices as floats; None after anything may have moved them.
         self.levels: tuple[float, float] | None = None
+        self.epoch = -1  # the engine's epoch the levels were computed at
 
     def _next_funding(self) -> float:
         """Time of the next funding event (infinity when there is none)."""
@@ -88,12 +92,17 @@ class SymbolCursor:
         """(bid, ask) from the last processed candle's close, cached per candle."""
         index = self.next - 1
         if index != self.touch_at:
-            close = self.close.item(index)
-            value = self.touches.get(close)
-            if value is None:
-                if len(self.touches) >= TOUCH_CACHE:
-                    self.touches.clear()
-                value = self.touches[close] = touch_prices(close, self.tick)
+            count = self.ticks[index]
+            if count is not None:
+                bid = Decimal(count) * self.tick
+                value = (bid, bid + self.tick)
+            else:
+                close = self.close.item(index)
+                value = self.touches.get(close)
+                if value is None:
+                    if len(self.touches) >= TOUCH_CACHE:
+                        self.touches.clear()
+                    value = self.touches[close] = touch_prices(close, self.tick)
             self.touch_value = value
             self.touch_at = index
         return self.touch_value
@@ -118,6 +127,28 @@ class SymbolCursor:
             if hit[first]:
                 return chunk + first
         return -1
+
+
+def _tick_counts(close: np.ndarray, tick: Decimal) -> list[int | None]:
+    """Each close as a whole number of ticks where numpy's rounding is surely the exact one.
+
+    ``touch_prices`` rounds the close's decimal text to the tick, half to even; a float quotient
+    agrees with it except within a hair of a half tick, and those closes (None) take the exact
+    path. Prices off the usual range (repr with an exponent) take it too, and so does every
+    close when the tick has two or more decimals: a close such as 30000.1 would then print as
+    30000.1 exactly, not 30000.10.
+    """
+    if tick.as_tuple().exponent < -1:
+        return [None] * len(close)
+    ratio = close / float(tick)
+    counts = np.rint(ratio)
+    unsure = (
+        (np.abs(np.abs(ratio - np.trunc(ratio)) - 0.5) < 1e-6) | (close >= 1e15) | (close < 1e-4)
+    )
+    out: list[int | None] = counts.astype(np.int64).tolist()
+    for index in np.flatnonzero(unsure).tolist():
+        out[index] = None
+    return out
 
 
 def exact(value: float) -> Decimal:

@@ -19,7 +19,7 @@ from decimal import Decimal
 import numpy as np
 
 from clients.errors import InsufficientFundsError, InvalidOrderError
-from clients.paper_engine import PaperEngine
+from clients.paper_engine import CROSS, PaperEngine
 from strategies.base import Strategy
 from strategies.types import LONG, SHORT, Action, Decision, Indicators, Snapshot, Volatility
 from workflows.backtest_cursor import SymbolCursor, exact
@@ -54,6 +54,8 @@ class EngineSettings:
     taker_fee: Decimal = Decimal("0.00055")
     slippage: Decimal = Decimal("0.0005")
     bot_key: str = "bt"
+    margin_mode: str = CROSS
+    liquidation_fee: Decimal = Decimal("0.00055")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +102,17 @@ class Replay:
     ):
         self.settings = settings
         self.engine = PaperEngine(
-            settings.balance, settings.maker_fee, settings.taker_fee, settings.slippage
+            settings.balance,
+            settings.maker_fee,
+            settings.taker_fee,
+            settings.slippage,
+            margin_mode=settings.margin_mode,
+            liquidation_fee=settings.liquidation_fee,
         )
         for pair in pairs:
             self.engine.leverage[pair.symbol] = Decimal(pair.leverage)
             self.engine.maint_rates[pair.symbol] = feeds[pair.symbol].rules.maint_margin_rate
+            self.engine.maint_tiers[pair.symbol] = feeds[pair.symbol].rules.maint_tiers
         funding = funding or {}
         self.cursors = {sym: SymbolCursor(feed, funding.get(sym)) for sym, feed in feeds.items()}
         self.result = ReplayResult(
@@ -154,7 +162,8 @@ class Replay:
             start = stop  # nothing rests and nothing can be liquidated
         while start < stop:
             levels = cur.levels
-            if levels is None:
+            if levels is None or cur.epoch != engine.epoch:
+                cur.epoch = engine.epoch
                 low_level, high_level = engine.triggers(symbol)
                 levels = cur.levels = (
                     float("-inf") if low_level is None else float(low_level),
@@ -212,6 +221,8 @@ class Replay:
         marks = self.engine.marks
         for symbol, _side in self.engine.positions:
             marks[symbol] = self.cursors[symbol].mid()
+        if len(self.engine.positions) > 1:
+            self.engine.epoch += 1  # in cross mode other symbols' marks move a symbol's level
 
     def decide(self, g: int, t_ms: int, p: int, pair: BacktestPair, cur: SymbolCursor) -> None:
         """One live run of one pair at grid index ``g``: cancel, read, decide, place."""

@@ -56,6 +56,8 @@ class BacktestConfig:
     maker_fee: Decimal = Decimal("0.0002")
     taker_fee: Decimal = Decimal("0.00055")
     slippage: Decimal = Decimal("0.0005")
+    margin_mode: str = "cross"
+    liquidation_fee: Decimal = Decimal("0.00055")
     start_ms: int | None = None
     end_ms: int | None = None
     auto: bool = True
@@ -76,6 +78,8 @@ class BacktestConfig:
             "maker_fee": str(self.maker_fee),
             "taker_fee": str(self.taker_fee),
             "slippage": str(self.slippage),
+            "margin_mode": self.margin_mode,
+            "liquidation_fee": str(self.liquidation_fee),
             "start": fmt_ms(self.start_ms) if self.start_ms is not None else None,
             "end": fmt_ms(self.end_ms) if self.end_ms is not None else None,
         }
@@ -168,6 +172,10 @@ def _check(config: BacktestConfig) -> None:
         raise DataError(f"--balance must be positive, got {config.balance}")
     if config.leverage <= 0:
         raise DataError(f"--leverage must be positive, got {config.leverage}")
+    if config.margin_mode not in ("cross", "isolated"):
+        raise DataError(f"--margin-mode must be cross or isolated, got {config.margin_mode!r}")
+    if not 0 <= config.liquidation_fee < 1:
+        raise DataError(f"--liquidation-fee must be a fraction, got {config.liquidation_fee}")
 
 
 def _gap_notes(files, feeds, grid, symbols) -> list[str]:
@@ -222,9 +230,8 @@ def prepare(config: BacktestConfig, preloaded: dict | None = None) -> tuple[Prep
     return ready, notes
 
 
-def run_backtest(config: BacktestConfig, progress=None, preloaded: dict | None = None):
-    """Replay the configuration and compute the curve, deals, metrics and trade list."""
-    ready, notes = prepare(config, preloaded)
+def run_replay(config: BacktestConfig, ready: Prepared, progress=None):
+    """Replay prepared feeds with the configuration's pairs and settings; (replay, curve)."""
     pairs = [
         BacktestPair(
             sym,
@@ -242,10 +249,18 @@ def run_backtest(config: BacktestConfig, progress=None, preloaded: dict | None =
         maker_fee=config.maker_fee,
         taker_fee=config.taker_fee,
         slippage=config.slippage,
+        margin_mode=config.margin_mode,
+        liquidation_fee=config.liquidation_fee,
     )
     replay = Replay(ready.feeds, pairs, ready.grid, settings, _funding(config)).run(progress)
+    return replay, equity_curve(replay)
+
+
+def run_backtest(config: BacktestConfig, progress=None, preloaded: dict | None = None):
+    """Replay the configuration and compute the curve, deals, metrics and trade list."""
+    ready, notes = prepare(config, preloaded)
+    replay, curve = run_replay(config, ready, progress)
     config = replace(config, interval_minutes=ready.every)  # what actually ran
-    curve = equity_curve(replay)
     deal_list = deals(replay)
     metrics = compute_metrics(replay, curve, deal_list)
     return BacktestRun(

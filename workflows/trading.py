@@ -67,6 +67,7 @@ class PairResult:
     conclusion: str = ""
     error: str = ""
     orders_placed: int = 0
+    margin_mode: str | None = None  # the exchange's mode of the pair's position, when it has one
 
 
 @dataclass
@@ -235,8 +236,15 @@ class TradingWorkflow:
             },
         )
         self.journal.log("info", decision.conclusion, symbol=pair.symbol, side=pair.side)
+        mode = snapshot.position.margin_mode if snapshot.position is not None else None
         return PairResult(
-            pair.pair_key, pair.symbol, pair.side, OK, decision.conclusion, orders_placed=placed
+            pair.pair_key,
+            pair.symbol,
+            pair.side,
+            OK,
+            decision.conclusion,
+            orders_placed=placed,
+            margin_mode=mode,
         )
 
     def send_alerts(self, pair: PairSettings, alerts, position_open: bool = False) -> None:

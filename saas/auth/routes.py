@@ -35,6 +35,7 @@ from saas.services.accounts import totp
 from saas.services.accounts.audit import record_audit
 from saas.services.accounts.tokens import TokenError, user_for_reset, user_for_verification
 from saas.services.accounts.users import AccountError, normalize_email
+from saas.services.admin.accounts import suspended_login_message
 from saas.web_security import client_ip
 
 INVALID_LOGIN = "Wrong e-mail address or password."
@@ -92,6 +93,10 @@ def _attempt_login(form: LoginForm):
     email = form.email.data
     if throttle.login_blocked(email):
         form.form_errors.append(LOCKED_LOGIN)
+        return None
+    suspended = suspended_login_message(db.session, email, form.password.data)
+    if suspended:  # the right password of a suspended account: tell them why
+        form.form_errors.append(suspended)
         return None
     result = accounts.authenticate(
         db.session,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from saas.billing.settings import BillingContext
 from saas.models import StripeEvent, User
+from saas.services.billing.records import record_invoice
 from saas.services.billing.stripe_client import MissingObject, StripeGateway
 from saas.services.billing.subscriptions import (
     Notice,
@@ -176,6 +177,7 @@ def on_subscription(run: _Run, obj: dict) -> None:
 def on_invoice_paid(run: _Run, obj: dict) -> None:
     """A payment went through: the subscription is current again (grace over)."""
     user = _locked_owner(run.session, obj)
+    record_invoice(run.session, user, obj, run.now)
     if user is None:
         return
     run.apply(user, invoice_subscription(obj))
@@ -186,6 +188,7 @@ def on_invoice_paid(run: _Run, obj: dict) -> None:
 def on_invoice_failed(run: _Run, obj: dict) -> None:
     """A payment failed: the plan stays for the grace period and the user is told once."""
     user = _locked_owner(run.session, obj)
+    record_invoice(run.session, user, obj, run.now, failed=True)
     if user is None:
         return
     url = obj.get("hosted_invoice_url")

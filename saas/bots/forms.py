@@ -116,6 +116,11 @@ class PairFormBase(FlaskForm):
         validators=[InputRequired(), NumberRange(min=1, max=MAX_LEVERAGE)],
     )
     ema_interval = SelectField("EMA interval", choices=EMA_CHOICES, coerce=int, default=1)
+    margin_mode = SelectField(
+        "Margin mode",
+        choices=[SelectChoice("cross", "Cross"), SelectChoice("isolated", "Isolated")],
+        default="cross",
+    )
     automatic_mode = BooleanField("Automatic mode", default=True)
     is_active = BooleanField("Active", default=True)
     strategy = SelectField(

@@ -39,6 +39,7 @@ def _pair_input(form, symbol: str, side: str) -> PairInput:
         form.is_active.data,
         form.strategy.data,
         form.param_values(),
+        form.margin_mode.data,
     )
 
 

@@ -91,6 +91,7 @@ def _prefill(form: BacktestForm, settings: BacktestSettings):
         form.strategy.data, form.params.data = values["strategy"], values["params"]
         form.leverage.data, form.pair_id.data = values["leverage"], str(pair.id)
         form.ema_interval.data = str(values["ema_interval"])
+        form.margin_mode.data = values["margin_mode"]
     form.symbol.data = form.symbol.data or "BTCUSDT"
     form.start.data, form.end.data = _default_period(settings, form.symbol.data)
     return pair
@@ -111,6 +112,7 @@ def _request_of(form: BacktestForm) -> BacktestRequest:
         interval_minutes=form.interval_minutes.data,
         ema_interval=int(form.ema_interval.data) if form.ema_interval.data else None,
         pair_id=pair_id,
+        margin_mode=form.margin_mode.data,
     )
 
 

@@ -50,6 +50,14 @@ class BacktestForm(FlaskForm):
         default=5,
         choices=[SelectChoice(m, _minutes(m)) for m in INTERVALS],
     )
+    margin_mode = SelectField(
+        "Margin",
+        default="cross",
+        choices=[
+            SelectChoice("cross", "cross (the exchanges' default)"),
+            SelectChoice("isolated", "isolated"),
+        ],
+    )
     ema_interval = SelectField(
         "EMA50/EMA200 candles",
         default="",

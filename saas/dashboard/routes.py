@@ -7,6 +7,8 @@ from the JSON endpoints; every number on a page is rendered by the server too.
 
 from __future__ import annotations
 
+import os
+
 from flask import Response, current_app, render_template, request
 from flask_login import current_user
 
@@ -15,6 +17,7 @@ from saas.dashboard.assets import plotly_style_guards, plotly_version
 from saas.dashboard.common import fresh, now, owned_bot, owned_pair, private_json
 from saas.dashboard.ladder import build_ladder, ladder_json
 from saas.extensions import db
+from saas.services.bots.exchange_checks import client_settings
 from saas.services.insights import trade_history
 from saas.services.insights.trade_history import FilterError, TradeFilter
 
@@ -82,6 +85,26 @@ def bot(bot_id: int):
     trades = trade_history.recent_trades(db.session, current_user, BOT_TRADES, found.id)
     return render_template(
         "dashboard/bot.html", bot=found, panel=panel, runs=runs, logs=logs, trades=trades
+    )
+
+
+@bp.route("/bots/<int:bot_id>/drift")
+def bot_drift(bot_id: int):
+    """The bot's last week against the backtester's replay of it, divergence by divergence."""
+    from clients.errors import ExchangeError  # noqa: PLC0415 - numpy and clients on use
+    from saas.services.insights.drift import drift_market, drift_report  # noqa: PLC0415
+
+    found = owned_bot(bot_id)
+    env = client_settings(os.environ, current_app.config)
+    try:
+        report = drift_report(
+            db.session, current_user, found.id, drift_market(found, env), now=now()
+        )
+    except ExchangeError as exc:
+        return render_template("dashboard/drift.html", bot=found, report=None, error=str(exc))
+    names = {str(p.id): f"{p.symbol} {p.side}" for p in found.pairs}
+    return render_template(
+        "dashboard/drift.html", bot=found, report=report, error=None, pair_names=names
     )
 
 

@@ -4,7 +4,7 @@ from saas.models.api_tokens import ApiToken
 from saas.models.audit import AuditLog
 from saas.models.backtests import Backtest as Backtest
 from saas.models.base import Base, JSONType, Money, UTCDateTime, apply_server_defaults
-from saas.models.billing import StripeEvent
+from saas.models.billing import Invoice, StripeEvent, Subscription
 from saas.models.bots import (
     BOT_ERROR,
     BOT_PAUSED,
@@ -20,7 +20,14 @@ from saas.models.plans import DEFAULT_PLAN_KEYS, PlanKey
 from saas.models.runs import BotLog, BotRun
 from saas.models.stats import BotDailyStat as BotDailyStat
 from saas.models.trading import Order, Trade, TradingPair
-from saas.models.users import ROLE_ADMIN, ROLE_USER, USER_ACTIVE, USER_SUSPENDED, User
+from saas.models.users import (
+    ROLE_ADMIN,
+    ROLE_SUPPORT,
+    ROLE_USER,
+    USER_ACTIVE,
+    USER_SUSPENDED,
+    User,
+)
 
 # Every table is registered now: give hand-written INSERTs the defaults the code uses.
 apply_server_defaults(Base.metadata)
@@ -35,6 +42,7 @@ __all__ = [
     "BOT_STOPPED",
     "EXCHANGES",
     "ROLE_ADMIN",
+    "ROLE_SUPPORT",
     "ROLE_USER",
     "USER_ACTIVE",
     "USER_SUSPENDED",
@@ -44,12 +52,14 @@ __all__ = [
     "Bot",
     "BotLog",
     "BotRun",
+    "Invoice",
     "JSONType",
     "Money",
     "NotificationSetting",
     "Order",
     "PaperAccount",
     "StripeEvent",
+    "Subscription",
     "Trade",
     "TradingPair",
     "UTCDateTime",

@@ -55,6 +55,8 @@ class Backtest(OwnedByUser, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Written with progress; a running job whose heartbeat stops was lost with its process.
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last, as ALTER TABLE adds it (revision 0003_margin_modes).
+    margin_mode: Mapped[str] = mapped_column(String(8), default="cross", server_default="cross")
 
     @classmethod
     def owner_filter(cls, query: Select, user_id: int) -> Select:

@@ -21,6 +21,8 @@ class BotRun(OwnedThroughBot, Base):
         CheckConstraint(in_values("outcome", RUN_OUTCOMES), name="outcome"),
         CheckConstraint("duration_ms IS NULL OR duration_ms >= 0", name="duration_ms"),
         Index(None, "bot_id", "started_at"),
+        # The admin system page counts runs of the last 24 hours across all bots.
+        Index(None, "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

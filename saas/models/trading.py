@@ -26,6 +26,7 @@ ACTIONS = ("OPEN", "ADD", "REDUCE", "CLOSE")
 ORDER_STATUSES = ("pending", "open", "filled", "cancelled", "rejected", "unknown")
 EMA_INTERVALS = (1, 5, 15, 30, 60, 240, 1440, 10080, 43200, 129600, 518400)
 MAX_LEVERAGE = 125
+MARGIN_MODES = ("cross", "isolated")
 CLIENT_ORDER_ID_LENGTH = 36
 
 
@@ -41,6 +42,7 @@ class TradingPair(OwnedThroughBot, Base):
             f"ema_interval IN ({', '.join(map(str, EMA_INTERVALS))})", name="ema_interval"
         ),
         CheckConstraint("symbol <> ''", name="symbol"),
+        CheckConstraint(in_values("margin_mode", MARGIN_MODES), name="margin_mode"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,6 +59,11 @@ class TradingPair(OwnedThroughBot, Base):
     alert_keys: Mapped[list] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+    # Last, as ALTER TABLE adds them (revision 0003_margin_modes).
+    # The mode the owner means: what paper trading simulates and what the exchange should have.
+    margin_mode: Mapped[str] = mapped_column(String(8), default="cross", server_default="cross")
+    # The mode the exchange reported for the pair's position at the last run (None: not seen).
+    exchange_margin_mode: Mapped[str | None] = mapped_column(String(8), default=None)
 
     bot = relationship("Bot", back_populates="pairs")
 
@@ -121,6 +128,8 @@ class Trade(OwnedThroughBot, Base):
         CheckConstraint("price > 0", name="price"),
         Index(None, "bot_id", "time"),
         Index(None, "pair_id", "time"),
+        # The admin system page counts today's, this week's and this month's trades.
+        Index(None, "time"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -283,6 +283,13 @@ def test_positions_carry_margin_level_from_maintenance_margin(seeded_exchange, b
     assert short.mark_price == Decimal("31000")
 
 
+def test_positions_report_their_margin_mode(seeded_exchange, bybit_client):
+    bybit_client.ensure_hedge_mode(SYMBOL)
+    bybit_client.place_order(order("Buy", "Long", "0.1", None, "b1-p1-1-1"))
+    (long,) = bybit_client.get_positions()
+    assert long.margin_mode == "cross"  # tradeMode 0, the unified account's default
+
+
 def test_balance_counts_position_and_order_margin(seeded_exchange, bybit_client):
     bybit_client.ensure_hedge_mode(SYMBOL)
     bybit_client.place_order(order("Buy", "Long", "0.1", None, "b1-p1-1-1"))

@@ -35,9 +35,13 @@ def order(
 
 @pytest.fixture
 def engine():
-    """A 10,000 USDT account at 10x with round fees for hand checks."""
+    """A 10,000 USDT isolated-margin account at 10x with round fees for hand checks."""
     e = PaperEngine(
-        balance=D("10000"), maker_fee=D("0.0002"), taker_fee=D("0.0005"), slippage=D("0.001")
+        balance=D("10000"),
+        maker_fee=D("0.0002"),
+        taker_fee=D("0.0005"),
+        slippage=D("0.001"),
+        margin_mode="isolated",
     )
     e.leverage["TESTUSDT"] = D(10)
     return e

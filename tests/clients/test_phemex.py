@@ -281,6 +281,17 @@ def test_positions_use_the_spec_margin_level(seeded_exchange, phemex_client):
     assert long.leverage == 10 and long.mark_price == Decimal("29000")
 
 
+def test_positions_report_their_margin_mode_from_the_leverage_sign(seeded_exchange, phemex_client):
+    phemex_client.ensure_hedge_mode(SYMBOL)
+    account = seeded_exchange.account("phemex", "test-phemex-key")
+    account.leverage[(SYMBOL, "Long")] = Decimal(10)
+    account.leverage[(SYMBOL, "Short")] = Decimal(-10)  # Phemex: negative leverage is cross
+    phemex_client.place_order(order("Buy", "Long", "0.1", None, "b1-p1-1-1"))
+    phemex_client.place_order(order("Sell", "Short", "0.1", None, "b1-p2-1-1"))
+    modes = {p.side: p.margin_mode for p in phemex_client.get_positions()}
+    assert modes == {"Long": "isolated", "Short": "cross"}
+
+
 def test_zero_maintenance_margin_is_a_clear_data_error(seeded_exchange, phemex_client):
     phemex_client.ensure_hedge_mode(SYMBOL)
     phemex_client.place_order(order("Buy", "Long", "0.01", None, "b1-p1-1-1"))

@@ -13,7 +13,8 @@ DEPLOY = ROOT / "deploy"
 def render(template: str, tmp_path: Path, **values: str) -> str:
     """install.sh's own ``render`` of a deploy/ template, with this checkout as APP_DIR."""
     settings = {
-        "APP_DIR": str(ROOT),
+        "APP_DIR": str(ROOT.parent),
+        "CURRENT": str(ROOT),
         "DOMAIN": "bots.example.test",
         "CERT": "/nonexistent.pem",
         "CERT_KEY": "/nonexistent.key",

@@ -15,28 +15,37 @@ import pytest
 from saas.ops.cli import DEFAULT_ENV_FILE, DEFAULT_LOG, crontab_text
 from tests.deploy.templates import DEPLOY, ROOT, render
 
+SCRIPTS = ("install.sh", "run-web.sh", "backup.sh", "restore.sh", "docker-entrypoint.sh")
 
-def test_install_script_is_valid_bash():
-    """`bash -n` (and shellcheck where installed) accept install.sh."""
-    subprocess.run(["bash", "-n", str(DEPLOY / "install.sh")], check=True)
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_deploy_scripts_are_valid_shell(script):
+    """`bash -n` (and shellcheck, following install.sh's lib/ files, where installed) accept it."""
+    subprocess.run(["bash", "-n", str(DEPLOY / script)], check=True)
+    assert os.access(DEPLOY / script, os.X_OK), f"{script} is not executable"
     if shutil.which("shellcheck"):
         done = subprocess.run(
-            ["shellcheck", str(DEPLOY / "install.sh")], capture_output=True, text=True, check=False
+            ["shellcheck", "-x", f"deploy/{script}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert done.returncode == 0, done.stdout
 
 
 def test_install_script_does_every_step_idempotently():
     """The steps DEPLOYMENT.md promises, each guarded so a second run changes nothing."""
-    script = (DEPLOY / "install.sh").read_text()
+    script = "".join(p.read_text() for p in [DEPLOY / "install.sh", *DEPLOY.glob("lib/*.sh")])
 
     for step in (
         "useradd --system",
         "python3 -m venv",
-        'pip" install --quiet -r',
+        'pip" install --quiet',
         "CREATE ROLE",
-        "createdb --owner",
-        "dcabot-flask db upgrade",
+        'createdb -p "$DB_PORT" --owner',
+        "db upgrade",
+        "db downgrade",
         "systemctl enable dcabot-web",
         "nginx -t",
         "/etc/cron.d/dcabot",
@@ -132,8 +141,8 @@ def test_gunicorn_config_binds_the_socket_and_builds_the_app(monkeypatch):
 def test_the_example_crontab_is_what_the_crontab_command_prints():
     """deploy/crontab is `flask --app saas crontab` on a default install."""
     expected = crontab_text(
-        "/opt/dcabot/.venv/bin/python3",
-        Path("/opt/dcabot/main.py"),
+        "/opt/dcabot/current/.venv/bin/python3",
+        Path("/opt/dcabot/current/main.py"),
         DEFAULT_ENV_FILE,
         DEFAULT_LOG,
         "dcabot",
@@ -166,13 +175,19 @@ def test_the_env_template_explains_every_server_setting():
 
 
 def install_step(step: str, tmp_path: Path, **values: str) -> subprocess.CompletedProcess:
-    """One function of install.sh, run on this checkout with folders under tmp_path."""
+    """One function of install.sh, on a release that is this checkout, folders under tmp_path."""
+    releases = tmp_path / "releases"
+    releases.mkdir(exist_ok=True)
+    if not (releases / "r1").exists():
+        (releases / "r1").symlink_to(ROOT)
     settings = {
-        "APP_DIR": str(ROOT),
+        "APP_DIR": str(tmp_path),
+        "RELEASES": str(releases),
+        "NEW_RELEASE": "r1",
         "APP_USER": "root",
-        "VENV": str(ROOT / ".venv"),
         "ENV_FILE": str(tmp_path / "dcabot.env"),
         "STATE_DIR": str(tmp_path),
+        "BASE_URL": "https://bots.example.test",
         **values,
     }
     assigns = " ".join(f"{name}={shlex.quote(value)}" for name, value in settings.items())

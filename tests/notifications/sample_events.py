@@ -187,6 +187,21 @@ SAMPLES: dict[str, tuple[dict, list[str]]] = {
         {"reason": "the exchange refused the API key"},
         ["Bot paused", "Reason: the exchange refused the API key"],
     ),
+    base.DRIFT_REPORT: (
+        {
+            "bot": "main",
+            "period": "2026-02-23 to 2026-03-02",
+            "divergences": 2,
+            "causes": "exchange refusal: 1, follows an earlier divergence: 1",
+        },
+        [
+            "Weekly drift report",
+            "Bot: main",
+            "Period: 2026-02-23 to 2026-03-02",
+            "Divergences: 2",
+            "Causes: exchange refusal: 1, follows an earlier divergence: 1",
+        ],
+    ),
 }
 
 

@@ -251,7 +251,7 @@ def test_first_start_creates_an_admin_with_a_printed_password_and_a_demo_bot(app
         pairs = [(p.symbol, p.side) for p in bot.pairs]
 
         assert start.created and start.admin_email == "admin@example.com"
-        assert admin.is_admin and admin.email_verified and admin.plan == "enterprise"
+        assert admin.is_admin and admin.email_verified and admin.plan_override == "enterprise"
         assert len(start.generated_password) >= 12
         assert (bot.name, bot.exchange, bot.status) == (DEMO_BOT_NAME, "paper", "stopped")
         assert bot.user_id == admin.id and pairs == [("BTCUSDT", "Long")]

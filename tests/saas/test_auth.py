@@ -137,12 +137,16 @@ def test_login_validation_errors_show_beside_the_field(client, data, message):
     assert not is_logged_in(client)
 
 
-def test_a_suspended_account_cannot_log_in_and_is_not_told_why(client, user_factory):
-    suspended = user_factory(status="suspended")
+def test_a_suspended_account_cannot_log_in_and_only_its_password_learns_why(client, user_factory):
+    suspended = user_factory(status="suspended", suspended_reason="Unpaid invoice")
 
-    response = login_with_form(client, suspended.email)
+    right = login_with_form(client, suspended.email)
+    wrong = login_with_form(client, suspended.email, "not the password at all")
 
-    assert response.status_code == 400 and INVALID in response.get_data(as_text=True)
+    assert right.status_code == 400
+    assert "This account is suspended. Reason: Unpaid invoice" in right.get_data(as_text=True)
+    assert wrong.status_code == 400 and INVALID in wrong.get_data(as_text=True)
+    assert "suspended" not in wrong.get_data(as_text=True)
 
 
 def test_a_suspended_users_open_session_stops_working(client, user, app):

@@ -298,3 +298,18 @@ def test_the_shared_candle_files_are_catalogued(ohlcv_dir):
         datetime(2023, 8, 10, tzinfo=UTC),
     )
     assert found.path.name == "ETHUSDT-PERP-5m-2023-01_2024-05.csv"
+
+
+def test_the_margin_mode_is_a_form_field_prefilled_from_the_pair_and_run(candles):
+    dash = candles
+    uid = dash.user()
+    pid = dash.pair(dash.bot(uid), "BTCUSDT", "Long", margin_mode="isolated")
+    client = dash.client(uid)
+    page = client.get(f"/dashboard/backtests?pair={pid}").get_data(as_text=True)
+    assert re.search(r'<option selected value="isolated">|<option value="isolated" selected>', page)
+    job = job_id_of(client.post("/dashboard/backtests", data=form(client, margin_mode="isolated")))
+    assert wait_finished(client, job)["status"] == "done"
+    assert dash.query(select(Backtest.margin_mode))[0].margin_mode == "isolated"
+    assert "isolated margin" in client.get(f"/dashboard/backtests/{job}").get_data(as_text=True)
+    refused = client.post("/dashboard/backtests", data=form(client, margin_mode="portfolio"))
+    assert refused.status_code == 400 and "Not a valid choice" in refused.get_data(as_text=True)

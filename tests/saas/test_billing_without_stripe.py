@@ -46,10 +46,10 @@ def test_the_webhook_does_not_exist(unbilled):
 def test_an_admin_sets_plans_by_hand(unbilled):
     admin = unbilled.user(role="admin")
     uid = unbilled.user(email="friend@example.com")
-    page = unbilled.client(admin).get("/billing/admin").get_data(as_text=True)
+    page = unbilled.client(admin).get("/admin/plans").get_data(as_text=True)
     assert "Payments are not set up on this server, so plans are set here." in page
     response = unbilled.client(admin).post(
-        "/billing/admin",
+        "/admin/plans",
         {"email": "friend@example.com", "plan": "enterprise"},
         follow_redirects=True,
     )

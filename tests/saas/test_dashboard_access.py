@@ -16,6 +16,7 @@ ID_ROUTES = {
     "dashboard.bot": "/dashboard/bots/{bot}",
     "dashboard.bot_status": "/dashboard/bots/{bot}/status.json",
     "dashboard.bot_charts": "/dashboard/bots/{bot}/charts.json",
+    "dashboard.bot_drift": "/dashboard/bots/{bot}/drift",
     "dashboard.ladder": "/dashboard/pairs/{pair}/ladder",
     "dashboard.ladder_data": "/dashboard/pairs/{pair}/ladder.json",
     "dashboard.backtest": "/dashboard/backtests/{backtest}",

@@ -116,6 +116,7 @@ ROUTES: dict[str, Route] = {
     "dashboard.bot": Route(bot_args, ("GET",), changes=False),
     "dashboard.bot_status": Route(bot_args, ("GET",), changes=False),
     "dashboard.bot_charts": Route(bot_args, ("GET",), changes=False),
+    "dashboard.bot_drift": Route(bot_args, ("GET",), changes=False),
     "dashboard.ladder": Route(pair_only_args, ("GET",), changes=False),
     "dashboard.ladder_data": Route(pair_only_args, ("GET",), changes=False),
     "dashboard.backtest": Route(backtest_args, ("GET",), changes=False),
@@ -125,11 +126,17 @@ ROUTES: dict[str, Route] = {
 
 
 def id_endpoints(app) -> dict[str, set[str]]:
-    """Endpoint -> methods, for every rule with an id argument."""
+    """Endpoint -> methods, for every tenant rule with an id argument.
+
+    Admin routes are cross-tenant by design; tests/saas/test_idor_admin.py holds their matrix
+    (every admin route for anonymous, user, support and admin).
+    """
     found: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api."):
             continue  # token-authenticated: tests/saas/api/test_api_idor.py
+        if rule.endpoint.startswith("admin."):
+            continue
         if any(arg == "id" or arg.endswith("_id") for arg in rule.arguments):
             found.setdefault(rule.endpoint, set()).update(rule.methods - SKIPPED_METHODS)
     return found

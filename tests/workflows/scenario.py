@@ -50,10 +50,11 @@ class Rig:
     balance: D = D("1000")
     now: datetime = T0
     pairs: list = field(default_factory=list)
+    margin_mode: str = "cross"
 
     def __post_init__(self):
         market = PathMarket({SYMBOL: scripted_path(self.knots)}, {SYMBOL: RULES}, wick=0.001)
-        self.engine = PaperEngine(self.balance)
+        self.engine = PaperEngine(self.balance, margin_mode=self.margin_mode)
         self.client = PaperClient(market, lambda: self.now, engine=self.engine)
         self.journal = FileJournal(self.folder)
         self.notifier = MemoryNotifier()

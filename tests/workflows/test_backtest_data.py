@@ -121,3 +121,25 @@ def test_dates_are_read_as_utc():
     assert parse_when(str(T0)) == T0
     with pytest.raises(DataError, match="not a date"):
         parse_when("yesterday")
+
+
+def test_a_parsed_file_is_read_back_from_its_binary_copy_until_it_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCABOT_CANDLE_CACHE", str(tmp_path / "cache"))
+    path = write(tmp_path, [HEADER, *rows(5)])
+    first = load_candles(path)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
+    again = load_candles(path)
+    assert (again.series.close == first.series.close).all() and len(again.series) == 5
+    write(tmp_path, [HEADER, *rows(7)])  # edited: parsed again, not read from the old copy
+    assert len(load_candles(path).series) == 7
+    bad = write(tmp_path, [HEADER, *rows(2), f"{T0 + 120_000},100,99,101,100,1"], "bad.csv")
+    for _ in range(2):  # a refused file is never cached, so it is refused every time
+        with pytest.raises(DataError, match="high is below low"):
+            load_candles(bad)
+
+
+def test_the_binary_copy_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCABOT_CANDLE_CACHE", "off")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    load_candles(write(tmp_path, [HEADER, *rows(5)]))
+    assert not list(tmp_path.rglob("*.npy"))

@@ -117,11 +117,13 @@ def leave(kind: ActionKind, qty: str, passive: bool = True) -> Callable[[Snapsho
     return make
 
 
-def run_script(rows, side, script, balance="1000", funding=None, start=START, minutes=5):
+def run_script(
+    rows, side, script, balance="1000", funding=None, start=START, minutes=5, mode="cross"
+):
     """Replay scripted decisions on candles; (result, strategy)."""
     strategy = ScriptedStrategy(script)
     pair = BacktestPair(SYMBOL, side, strategy, D(10))
-    settings = EngineSettings(balance=D(balance), interval_minutes=5)
+    settings = EngineSettings(balance=D(balance), interval_minutes=5, margin_mode=mode)
     result = replay_candles(
         {SYMBOL: candles(rows, start, minutes)},
         [pair],
@@ -235,11 +237,13 @@ def crash_path() -> list[float]:
 
 @pytest.mark.parametrize("side", [LONG, SHORT])
 def test_a_crash_liquidates_on_the_first_candle_whose_range_reaches_margin_level_one(side):
-    """The liquidation comes on the candle whose extreme crosses the price where the margin
-    level is exactly 1, not a candle earlier; the whole margin is lost."""
+    """Isolated: the liquidation comes on the candle whose extreme crosses the price where the
+    margin level is exactly 1, not a candle earlier; the whole margin is lost."""
     path = crash_path() if side == LONG else [2 * 100 - p for p in crash_path()]
     rows = flat(WARMUP) + move(path)
-    result, _ = run_script(rows, side, {decision_time(0): entry(ActionKind.OPEN, "1")})
+    result, _ = run_script(
+        rows, side, {decision_time(0): entry(ActionKind.OPEN, "1")}, mode="isolated"
+    )
 
     opened, liquidated = result.engine.fills
     assert opened.kind == "OPEN" and liquidated.kind == "LIQUIDATION"
@@ -258,6 +262,43 @@ def test_a_crash_liquidates_on_the_first_candle_whose_range_reaches_margin_level
     assert margin_level(margin, before, size, dec(worst[hit - 1]), D("0.005")) > 1
     assert result.engine.wallet == D(1000) - opened.fee - margin
     assert result.engine.liquidations == 1 and result.engine.positions == {}
+
+
+@pytest.mark.parametrize("with_funding", [False, True])
+@pytest.mark.parametrize("side", [LONG, SHORT])
+def test_cross_margin_liquidates_where_the_wallet_no_longer_covers_maintenance(side, with_funding):
+    """Cross, 20 USDT behind one unit at 10x: the level is where 20 − fee − funding + uPnL equals
+    size × price × 0.5 %, far beyond the isolated level (which the crash passes unharmed)."""
+    down = [100 - 0.5 * i for i in range(61)]  # 100 to 70
+    path = down if side == LONG else [200 - p for p in down]
+    rows = flat(WARMUP) + move(path)
+    funding = None
+    if with_funding:
+        times = np.array([decision_time(6)], dtype=np.int64)
+        funding = {SYMBOL: FundingSeries(None, times, (D("0.01"),))}
+    script = {decision_time(0): entry(ActionKind.OPEN, "1")}
+    result, _ = run_script(rows, side, script, balance="20", funding=funding)
+
+    opened, liquidated = result.engine.fills
+    assert liquidated.kind == "LIQUIDATION"
+    paid = sum(e[3] for e in result.funding_events if e[0] <= liquidated.ts_ms)
+    assert (paid != 0) == with_funding
+    wallet = D(20) - opened.fee - paid
+    if side == LONG:
+        level = (opened.price - wallet) / D("0.995")
+    else:
+        level = (wallet + opened.price) / D("1.005")
+    assert liquidated.price == level
+    isolated = liquidation_price(side, D(1), opened.price, opened.price / 10, D("0.005"))
+    assert abs(level - 100) > abs(isolated - 100) + 5
+    series = result.feeds[SYMBOL].series
+    hit = int(np.searchsorted(series.ts, liquidated.ts_ms))
+    worst = series.low if side == LONG else series.high
+    reached = (lambda x: x <= level) if side == LONG else (lambda x: x >= level)
+    assert reached(dec(worst[hit])) and not reached(dec(worst[hit - 1]))
+    assert liquidated.fee == level * D("0.00055")
+    expected = wallet - abs(level - opened.price) - liquidated.fee
+    assert result.engine.wallet == pytest.approx(expected, abs=D("1e-20"))
 
 
 @pytest.mark.parametrize("side, sign", [(LONG, 1), (SHORT, -1)])

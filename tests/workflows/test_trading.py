@@ -177,9 +177,9 @@ def test_leverage_from_the_pair_is_set_on_the_exchange(rig):
 
 
 def test_a_position_liquidated_between_runs_is_reported(tmp_path):
-    """The exchange closed it, not us: the owner hears about it once."""
+    """The exchange closed it, not us: the owner hears about it once (isolated margin)."""
     crash = ([-1e9, 0, 120, 200, 320, 600], [100, 100, 99, 99, 80, 80])
-    rig = Rig(tmp_path / "journal", knots=crash)
+    rig = Rig(tmp_path / "journal", knots=crash, margin_mode="isolated")
     run_every_five_minutes(rig, 60, 500, [rig.pair()])
     assert rig.engine.liquidations >= 1
     outside = [

@@ -111,7 +111,10 @@ def enforce_plan(session: Session, user: User, plans: PlanTable, now: datetime) 
 def _finish(
     change: PlanChange, session: Session, user: User, plans: PlanTable, now: datetime, base_url: str
 ) -> PlanChange:
-    """Pause what the new plan does not allow and note the mails to send."""
+    """Pause what the new plan does not allow, keep the revenue records, note the mails."""
+    from saas.services.billing.records import sync_subscription  # noqa: PLC0415 - no cycle
+
+    sync_subscription(session, user, plans, now)
     change.paused = enforce_plan(session, user, plans, now)
     change.after = effective_plan(user, plans, now).key
     if change.paused:

@@ -75,6 +75,7 @@ class PairSnapshot:
     ema_interval: int
     strategy: str
     params: dict = field(default_factory=dict)
+    margin_mode: str = "cross"
 
 
 @dataclass
@@ -200,6 +201,7 @@ def _snapshot(session: Session, bot: Bot, env: Mapping[str, str]) -> dict:
             p.ema_interval,
             p.strategy,
             dict(p.strategy_params or {}),
+            p.margin_mode,
         )
         for p in bot.active_pairs
     ]

@@ -130,6 +130,15 @@ def due_bot_ids(session: Session, now: datetime, limit: int | None = None) -> li
     return list(session.scalars(query))
 
 
+def record_margin_modes(session, bot: Bot, result) -> None:
+    """Keep the margin mode the exchange reported for each pair's position (never change it)."""
+    seen = {p.pair_key: p.margin_mode for p in result.pairs if getattr(p, "margin_mode", None)}
+    for pair in bot.pairs:
+        mode = seen.get(str(pair.id))
+        if mode is not None and pair.exchange_margin_mode != mode:
+            pair.exchange_margin_mode = mode
+
+
 def record_run_result(config, result, *, now: datetime, env) -> bool:
     """Record a BotRunResult for a loaded BotConfig; after committing, tell the owner of a pause."""
     from saas.db import session_scope  # noqa: PLC0415
@@ -139,6 +148,7 @@ def record_run_result(config, result, *, now: datetime, env) -> bool:
         if bot is None:
             return False  # deleted while it ran; nothing left to record on
         paused = record_run(session, bot, result.outcome, run_error_summary(result), now=now)
+        record_margin_modes(session, bot, result)
         reason = bot.last_error or ""
     if paused:
         from notifications import build_notifier  # noqa: PLC0415 - only when there is news

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -53,7 +54,12 @@ def limits_table(table: Mapping | None = None) -> Mapping:
 
 
 def effective_plan(user) -> str:
-    """The plan whose limits apply: a paid plan whose subscription lapsed counts as free."""
+    """The plan whose limits apply: an admin's override while it lasts; else a paid plan whose
+    subscription lapsed counts as free."""
+    override = getattr(user, "plan_override", None)
+    until = getattr(user, "plan_override_until", None)
+    if override and (until is None or until > datetime.now(UTC)):
+        return override.strip().lower()
     plan = (getattr(user, "plan", None) or FREE_PLAN).strip().lower()
     status = getattr(user, "plan_status", None)
     if plan != FREE_PLAN and status is not None and status not in PAID_STATUSES:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from config_loader import ALLOWED_EMA_INTERVALS
 from saas.models import BOT_RUNNING, Bot, TradingPair
-from saas.models.trading import MAX_LEVERAGE, SIDES
+from saas.models.trading import MARGIN_MODES, MAX_LEVERAGE, SIDES
 from saas.services.bots import limits
 from saas.services.bots.edit import BotError, audit, owned_bot
 from strategies import DEFAULT_STRATEGY, STRATEGIES, StrategyParamError
@@ -39,6 +39,7 @@ class PairInput:
     is_active: bool = True
     strategy: str = DEFAULT_STRATEGY
     params: Mapping[str, str] = field(default_factory=dict)
+    margin_mode: str = "cross"
 
 
 def param_field(name: str) -> str:
@@ -57,6 +58,7 @@ def pair_settings(pair: TradingPair) -> dict:
         "is_active": pair.is_active,
         "strategy": pair.strategy,
         "strategy_params": dict(pair.strategy_params or {}),
+        "margin_mode": pair.margin_mode,
     }
 
 
@@ -117,6 +119,8 @@ def _check_common(data: PairInput, rules: InstrumentRules | None) -> tuple[Decim
     if int(data.ema_interval) not in ALLOWED_EMA_INTERVALS:
         allowed = ", ".join(map(str, ALLOWED_EMA_INTERVALS))
         raise BotError(f"The EMA interval must be one of {allowed} minutes.", "ema_interval")
+    if data.margin_mode not in MARGIN_MODES:
+        raise BotError("Choose cross or isolated margin.", "margin_mode")
     leverage = _check_leverage(data.leverage, rules)
     return leverage, clean_strategy_params(data.strategy, data.params)
 
@@ -189,6 +193,7 @@ def add_pair(
         is_active=bool(data.is_active),
         strategy=data.strategy,
         strategy_params=params,
+        margin_mode=data.margin_mode,
     )
     session.add(pair)
     session.flush()
@@ -217,6 +222,7 @@ def update_pair(
         data.is_active,
         data.strategy,
         data.params,
+        data.margin_mode,
     )
     leverage, params = _check_common(data, rules)
     if pair.is_active and not data.is_active:
@@ -225,6 +231,7 @@ def update_pair(
     pair.leverage, pair.ema_interval = leverage, int(data.ema_interval)
     pair.automatic_mode, pair.is_active = bool(data.automatic_mode), bool(data.is_active)
     pair.strategy, pair.strategy_params = data.strategy, params
+    pair.margin_mode = data.margin_mode
     session.flush()
     after = pair_settings(pair)
     if after != before:

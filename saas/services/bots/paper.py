@@ -33,8 +33,10 @@ class DatabasePaperClient(PaperClient):
         sessions: sessionmaker[Session],
         bot_id: int,
         initial_balance: Decimal,
+        margin_modes: Mapping[str, str] | None = None,
     ):
         super().__init__(market, clock, engine=PaperEngine(initial_balance))
+        self.margin_modes = dict(margin_modes or {})
         self._engine: PaperEngine | None = None
         self.sessions = sessions
         self.bot_id = int(bot_id)
@@ -46,6 +48,10 @@ class DatabasePaperClient(PaperClient):
         """The simulated account, loaded (or opened) on first use."""
         if self._engine is None:
             self._engine = self._load()
+            # The pairs' settings say how each symbol is margined (set on the bot page).
+            for symbol, mode in self.margin_modes.items():
+                if self._engine.mode(symbol) != mode:
+                    self._engine.set_mode(symbol, mode)
         return self._engine
 
     @engine.setter
@@ -99,6 +105,7 @@ def open_paper_client(
     env: Mapping[str, str],
     clock: Callable[[], datetime],
     testnet: bool = False,
+    margin_modes: Mapping[str, str] | None = None,
 ) -> DatabasePaperClient:
     """A paper bot's client: prices per PAPER_PRICES; a new account opens with PAPER_BALANCE."""
     return DatabasePaperClient(
@@ -107,4 +114,5 @@ def open_paper_client(
         sessions=sessions,
         bot_id=bot_id,
         initial_balance=paper_balance(env),
+        margin_modes=margin_modes,
     )

@@ -80,6 +80,7 @@ class BacktestRequest:
     interval_minutes: int = 5
     ema_interval: int | None = None
     pair_id: int | None = None
+    margin_mode: str = "cross"
 
 
 def parse_params(raw: str) -> dict:
@@ -125,6 +126,8 @@ def validate(request: BacktestRequest, settings: BacktestSettings) -> BacktestRe
         raise BacktestError(
             f"Decisions run every {', '.join(map(str, INTERVALS))} minutes.", "interval_minutes"
         )
+    if request.margin_mode not in ("cross", "isolated"):
+        raise BacktestError("Margin is cross or isolated.", "margin_mode")
     if not request.start < request.end:
         raise BacktestError("The period must end after it starts.", "end")
     if (request.end - request.start).days > settings.max_days:
@@ -142,6 +145,7 @@ def validate(request: BacktestRequest, settings: BacktestSettings) -> BacktestRe
         request.interval_minutes,
         request.ema_interval,
         request.pair_id,
+        request.margin_mode,
     )
 
 
@@ -155,6 +159,7 @@ def prefill_from_pair(pair) -> dict:
         "leverage": pair.leverage,
         "ema_interval": pair.ema_interval,
         "pair_id": pair.id,
+        "margin_mode": pair.margin_mode,
     }
 
 
@@ -194,6 +199,7 @@ def submit_backtest(
         leverage=request.leverage,
         interval_minutes=request.interval_minutes,
         ema_interval=request.ema_interval,
+        margin_mode=request.margin_mode,
         start_at=datetime.combine(request.start, datetime.min.time(), UTC),
         end_at=datetime.combine(request.end, datetime.min.time(), UTC),
         status=BACKTEST_QUEUED,
@@ -351,6 +357,7 @@ def run_job(
             leverage=job.leverage,
             interval_minutes=job.interval_minutes,
             ema_interval=ema_interval,
+            margin_mode=job.margin_mode,
             start_ms=int(job.start_at.timestamp() * 1000),
             end_ms=int(job.end_at.timestamp() * 1000),
         )

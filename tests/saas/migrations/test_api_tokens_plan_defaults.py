@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from saas import migrate
 from saas.db import make_engine
 
-BEFORE = "0001_initial"
+BEFORE = "0003_margin_modes"
 USER = (
     "INSERT INTO users (email, password_hash, email_verified, role, status, failed_logins, plan, "
     "plan_cancel_at_period_end, checkout_nonce, created_at, updated_at) VALUES "

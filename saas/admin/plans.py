@@ -1,21 +1,19 @@
-"""The admin plan form: an administrator sets any user's plan by hand (audited).
+"""The plans page: set any user's plan by their address (when Stripe is off, how plans change).
 
-For self-hosters who do not charge (no Stripe key) this is how plans change; with Stripe it is
-for comped accounts, and the next webhook of a user's subscription will override it.
+Folded in from the former /billing/admin page. With Stripe it is for comped accounts, and the
+next webhook of a user's subscription replaces it; the user page also sets plans with an end date.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import current_app, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
-from saas.billing import bp, settings
-from saas.billing.forms import PlanForm
+from saas.admin import bp
+from saas.admin.access import actor, now, staff_route
+from saas.admin.forms import PlanByEmailForm
+from saas.billing import settings
 from saas.billing.notices import send_notices
-from saas.decorators import admin_required
 from saas.extensions import db
 from saas.models import User
 from saas.plans import FREE
@@ -25,26 +23,27 @@ from saas.services.billing.subscriptions import set_plan
 LISTED_USERS = 50
 
 
-@bp.route("/admin", methods=["GET", "POST"])
-@admin_required
-def admin_plans():
+@bp.route("/plans", methods=["GET", "POST"])
+@staff_route
+def plans():
     """Set a user's plan; the users on paid plans are listed below the form."""
     ctx = settings.context(current_app.config)
-    form = PlanForm()
+    form = PlanByEmailForm()
     form.plan.choices = [(plan.key, plan.name) for plan in ctx.plans.values()]
     if form.validate_on_submit():
         user = find_user(db.session, form.email.data)
         if user is None:
             form.email.errors = [*form.email.errors, "There is no user with that e-mail."]
         else:
+            who = actor()
             change = set_plan(
                 db.session,
                 user,
                 form.plan.data,
                 ctx.plans,
-                datetime.now(UTC),
-                admin=current_user,
-                ip=request.remote_addr,
+                now(),
+                admin=who.user,
+                ip=who.ip,
                 base_url=ctx.base_url,
             )
             db.session.commit()
@@ -54,8 +53,8 @@ def admin_plans():
                 f"{user.email} is on the {ctx.plans[form.plan.data].name} plan now{paused}.",
                 "success",
             )
-            return redirect(url_for("billing.admin_plans"))
+            return redirect(url_for("admin.plans"))
     users = db.session.scalars(
         select(User).where(User.plan != FREE).order_by(User.email).limit(LISTED_USERS)
     ).all()
-    return render_template("billing/admin.html", form=form, users=users, ctx=ctx)
+    return render_template("admin/plans.html", form=form, users=users, ctx=ctx)

@@ -1,7 +1,7 @@
 """API tokens, plan keys as a foreign key, and server defaults on every NOT NULL column.
 
-Revision ID: 0002_api_tokens_plan_defaults
-Revises: 0001_initial
+Revision ID: 0004_api_tokens_plan_defaults
+Revises: 0003_margin_modes
 Created: 2026-12-04 17:43:26
 
 - ``api_tokens``: personal access tokens of the REST API (hash, scope, expiry, use, revocation).
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_api_tokens_plan_defaults"
-down_revision = "0001_initial"
+revision = "0004_api_tokens_plan_defaults"
+down_revision = "0003_margin_modes"
 branch_labels = None
 depends_on = None
 
@@ -51,10 +51,22 @@ SERVER_DEFAULTS = {
         ("created_at", "CURRENT_TIMESTAMP"),
         ("updated_at", "CURRENT_TIMESTAMP"),
     ),
+    "invoices": (
+        ("amount_due", "0"),
+        ("amount_paid", "0"),
+        ("currency", "'usd'"),
+        ("attempt_count", "0"),
+        ("created_at", "CURRENT_TIMESTAMP"),
+        ("updated_at", "CURRENT_TIMESTAMP"),
+    ),
     "notification_settings": (
         ("telegram_enabled", FALSE),
         ("email_enabled", FALSE),
         ("updated_at", "CURRENT_TIMESTAMP"),
+    ),
+    "subscriptions": (
+        ("monthly_amount", "0"),
+        ("currency", "'usd'"),
     ),
     "bot_daily_stats": (
         ("trades", "0"),
@@ -87,6 +99,7 @@ SERVER_DEFAULTS = {
         ("alert_keys", "'[]'"),
         ("created_at", "CURRENT_TIMESTAMP"),
         ("updated_at", "CURRENT_TIMESTAMP"),
+        ("margin_mode", "cross"),
     ),
     "backtests": (
         ("strategy", "'martingale'"),
@@ -98,6 +111,7 @@ SERVER_DEFAULTS = {
         ("data_file", "''"),
         ("metrics", "'{}'"),
         ("created_at", "CURRENT_TIMESTAMP"),
+        ("margin_mode", "cross"),
     ),
     "bot_logs": (
         ("fields", "'{}'"),
