@@ -29,7 +29,8 @@ DEFAULT_PLAN_KEYS = (
     ("pro", "Pro"),
     ("enterprise", "Enterprise"),
 )
-# table -> (column, SQL default) for every NOT NULL column the code gives a default.
+# table -> (column, SQL default) for every NOT NULL column the code gives a default
+# (margin_mode has had its own since 0003).
 SERVER_DEFAULTS = {
     "stripe_events": (("processed_at", "CURRENT_TIMESTAMP"),),
     "users": (
@@ -99,7 +100,6 @@ SERVER_DEFAULTS = {
         ("alert_keys", "'[]'"),
         ("created_at", "CURRENT_TIMESTAMP"),
         ("updated_at", "CURRENT_TIMESTAMP"),
-        ("margin_mode", "cross"),
     ),
     "backtests": (
         ("strategy", "'martingale'"),
@@ -111,7 +111,6 @@ SERVER_DEFAULTS = {
         ("data_file", "''"),
         ("metrics", "'{}'"),
         ("created_at", "CURRENT_TIMESTAMP"),
-        ("margin_mode", "cross"),
     ),
     "bot_logs": (
         ("fields", "'{}'"),
