@@ -25,6 +25,22 @@ class ConfigError(ValueError):
     """A configuration problem, worded as the one line the operator will read."""
 
 
+class NothingToDo(Exception):  # not a ConfigError: nothing to do is not an error
+    """The bot is stopped or paused, or its slot already ran: exit 0 with one info line."""
+
+
+# Set by run-due on the runs it starts (it claimed their slots); BOT_FORCE=1 runs regardless.
+RUNNER_CLAIM_VARIABLE = "DCABOT_RUN_CLAIMED"
+FORCE_VARIABLE = "BOT_FORCE"
+
+
+def claims_own_slot(env: Mapping[str, str]) -> bool:
+    """Whether a BOT_ID run must take its slot itself (cron line or by hand, not run-due)."""
+    return not truthy(env.get(RUNNER_CLAIM_VARIABLE), TESTNET_TRUTHY) and not truthy(
+        env.get(FORCE_VARIABLE), TESTNET_TRUTHY
+    )
+
+
 class SourceUnavailableError(RuntimeError):
     """The configuration could not be read right now (database unreachable): try again later."""
 
@@ -242,14 +258,20 @@ class DatabaseConfigSource(ConfigSource):
     """
 
     def __init__(self, bot_id, env: Mapping[str, str]):
-        from saas.services.bots.config import BotConfigError, load_bot_config  # noqa: PLC0415
+        from saas.services.bots.config import (  # noqa: PLC0415
+            BotConfigError,
+            BotIdle,
+            load_bot_config,
+        )
 
         self.env = dict(env)
         self.bot_id = parse_bot_id(bot_id)
         from saas.services.bots.config import DatabaseUnavailableError  # noqa: PLC0415
 
         try:
-            self.config = load_bot_config(self.bot_id, self.env)
+            self.config = load_bot_config(self.bot_id, self.env, claim=claims_own_slot(self.env))
+        except BotIdle as exc:
+            raise NothingToDo(str(exc)) from None
         except DatabaseUnavailableError as exc:
             raise SourceUnavailableError(str(exc)) from None
         except BotConfigError as exc:

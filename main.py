@@ -109,8 +109,12 @@ def run_once(
 
     Every failure ends as one line on stderr (its details in the JSON log), never a traceback.
     """
+    from config_loader import NothingToDo  # noqa: PLC0415
+
     try:
         return _run_once(env, clock, data_dir, notifier, report)
+    except NothingToDo as exc:
+        return nothing_to_do(exc)
     except Exception as exc:  # noqa: BLE001 - the operator reads one line; the log has the rest
         logging.getLogger("dcabot").exception("run failed")
         print(f"error: {one_line(exc)}", file=sys.stderr)
@@ -177,6 +181,13 @@ def _run_once(env, clock, data_dir, notifier, report) -> int:
     return result.exit_code
 
 
+def nothing_to_do(reason) -> int:
+    """A stopped or paused bot, or a slot that already ran: one info line, exit 0 (a cron line
+    must not mail an error every few minutes while a bot is stopped)."""
+    logging.getLogger("dcabot").info(str(reason))
+    return 0
+
+
 def preflight(client, pairs) -> int | None:
     """Check every pair before anything is sent; the exit status when a check failed."""
     from clients.errors import ExchangeError  # noqa: PLC0415
@@ -199,7 +210,8 @@ def one_line_text(text: str) -> str:
 
 
 def load_dotenv_beside_main() -> None:
-    """Load the .env next to main.py without overriding the real environment (as before)."""
+    """Load the .env next to main.py without overriding the real environment, in every mode,
+    as `flask --app saas` commands read it (saas.environment)."""
     from dotenv import load_dotenv  # noqa: PLC0415
 
     load_dotenv(HERE / ".env", override=False)
@@ -216,8 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args:
         print(f"error: unknown command {args[0]!r}; {USAGE.splitlines()[0]}", file=sys.stderr)
         return EXIT_CONFIG
-    if not os.environ.get("BOT_ID"):
-        load_dotenv_beside_main()
+    load_dotenv_beside_main()
     configure_logging()
     return run_once(os.environ)
 

@@ -20,6 +20,7 @@ OPTIONAL_BLUEPRINTS = (
     "saas.dashboard",
     "saas.admin",
     "saas.notifications",
+    "saas.api",
 )
 logger = logging.getLogger("dcabot.web")
 
@@ -114,7 +115,19 @@ def _register_blueprints(app) -> None:
     for name in OPTIONAL_BLUEPRINTS:
         if importlib.util.find_spec(name) is not None:
             # Imported for real: an error inside the package must surface, not hide it.
-            app.register_blueprint(importlib.import_module(name).bp)
+            blueprint = importlib.import_module(name).bp
+            if name == "saas.api":
+                _exempt_api_from_csrf(blueprint)
+            app.register_blueprint(blueprint)
+
+
+def _exempt_api_from_csrf(blueprint) -> None:
+    """The API authenticates by bearer token only and never reads the cookie session, so a
+    forged cross-site request carries no credential there; CSRF tokens would only stop
+    automation. Requests without a token are refused by the API before any view runs."""
+    from saas.extensions import csrf  # noqa: PLC0415
+
+    csrf.exempt(blueprint)
 
 
 def _bind_extensions(app) -> None:

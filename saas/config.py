@@ -42,6 +42,35 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+FLASK_ENV_NAMES = (PRODUCTION, DEVELOPMENT)
+FALSE_WORDS = ("", "0", "false", "no", "off")
+
+
+def environment_name(env: Mapping[str, str]) -> str:
+    """DCABOT_ENV (production by default); FLASK_ENV and DEBUG are honoured or refused, never
+    silently ignored: FLASK_ENV=development|production stands in for an unset DCABOT_ENV, and
+    a true DEBUG is refused outside development (the debugger runs code for whoever sees it)."""
+    chosen = (env.get("DCABOT_ENV") or "").strip().lower()
+    flask_env = (env.get("FLASK_ENV") or "").strip().lower()
+    if chosen and chosen not in ENVIRONMENTS:
+        raise ConfigError(f"DCABOT_ENV must be one of {', '.join(ENVIRONMENTS)}, got {chosen!r}")
+    if flask_env:
+        if flask_env not in FLASK_ENV_NAMES or (chosen and chosen != flask_env):
+            raise ConfigError(
+                f"FLASK_ENV={flask_env} is not how dcabot is configured: remove it and set "
+                f"DCABOT_ENV={chosen or 'production'} (one of {', '.join(ENVIRONMENTS)})"
+            )
+        chosen = chosen or flask_env
+    chosen = chosen or PRODUCTION
+    debug = (env.get("DEBUG") or "").strip().lower()
+    if debug not in FALSE_WORDS and chosen != DEVELOPMENT:
+        raise ConfigError(
+            f"DEBUG={env.get('DEBUG')} is not read by dcabot: remove it, and set "
+            "DCABOT_ENV=development for a local try-out (never on a server)"
+        )
+    return chosen
+
+
 class Config:
     """Production and development settings; every value can come from the environment.
 
@@ -89,11 +118,7 @@ class Config:
 
     def __init__(self, env: Mapping[str, str] | None = None):
         env = os.environ if env is None else env
-        self.ENV = (env.get("DCABOT_ENV") or PRODUCTION).strip().lower()
-        if self.ENV not in ENVIRONMENTS:
-            raise ConfigError(
-                f"DCABOT_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.ENV!r}"
-            )
+        self.ENV = environment_name(env)
         url = normalize_url(database_url(env))
         self.SQLALCHEMY_DATABASE_URI = url.render_as_string(hide_password=False)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(url)
@@ -122,6 +147,9 @@ class Config:
         self.EGRESS_IP = (env.get("EGRESS_IP") or "").strip()
         # Seconds a server may be ahead of or behind us on signed webhooks.
         self.WEBHOOK_TOLERANCE_SECONDS = _int(env, "WEBHOOK_TOLERANCE_SECONDS", 300)
+        # Per-bot cron lines the web app keeps current on start and stop (saas.ops.cron_block).
+        self.CRON_PER_BOT_TARGET = (env.get("CRON_PER_BOT_TARGET") or "").strip()
+        self.CRON_PER_BOT_USER = (env.get("CRON_PER_BOT_USER") or "dcabot").strip()
         self._mail_settings(env)
         self._notification_settings(env)
 

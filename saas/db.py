@@ -154,11 +154,24 @@ def create_schema(engine: Engine) -> list[str]:
     if database_state(engine).empty:
         with engine.begin() as connection:
             Base.metadata.create_all(connection)
+            seed_plan_keys(connection)
             stamp_head(connection)
         return ["created the schema at head"]
     from saas.migrate import upgrade  # noqa: PLC0415
 
     return upgrade(engine)
+
+
+def seed_plan_keys(connection) -> None:
+    """Insert the default plan keys that are missing (users.plan refers to them)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from saas.models.plans import DEFAULT_PLAN_KEYS, PlanKey  # noqa: PLC0415
+
+    present = set(connection.scalars(select(PlanKey.key)))
+    missing = [{"key": k, "name": n} for k, n in DEFAULT_PLAN_KEYS if k not in present]
+    if missing:
+        connection.execute(PlanKey.__table__.insert(), missing)
 
 
 def schema_sql() -> str:
@@ -177,12 +190,21 @@ def schema_sql() -> str:
         for index in sorted(table.indexes, key=lambda i: i.name):
             ddl = CreateIndex(index, if_not_exists=True).compile(dialect=dialect)
             statements.append(_tidy(str(ddl)))
+    statements.append(_plan_rows())
     # The schema is the head revision's, so `flask --app saas db upgrade` starts from there.
     statements += [
         f"INSERT INTO alembic_version (version_num) VALUES ('{head}') ON CONFLICT DO NOTHING;"  # noqa: S608 - a revision id of ours
         for head in code_heads()
     ]
     return SCHEMA_HEADER + "\n" + "\n\n".join(statements) + "\n"
+
+
+def _plan_rows() -> str:
+    """The default plan keys, inserted once (users.plan refers to them)."""
+    from saas.models.plans import DEFAULT_PLAN_KEYS  # noqa: PLC0415
+
+    values = ",\n".join(f"\t('{key}', '{name}')" for key, name in DEFAULT_PLAN_KEYS)
+    return f"INSERT INTO plans (key, name) VALUES\n{values}\nON CONFLICT (key) DO NOTHING;"
 
 
 def _tidy(ddl: str) -> str:

@@ -46,6 +46,10 @@ def error_response(code: int, message: str | None = None):
     """The page (or JSON) for an HTTP error code."""
     title, default = MESSAGES.get(code, ("Error", "The request failed."))
     message = message or default
+    if request.path.startswith("/api/"):
+        from saas.api.problems import problem  # noqa: PLC0415 - RFC 9457 for API callers
+
+        return problem(code, message), code
     if wants_json():
         return jsonify({"error": title, "message": message, "status": code}), code
     try:

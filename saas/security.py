@@ -115,15 +115,27 @@ class KeyRing:
         """A token of ``plaintext`` that only decrypts for ``context``."""
         return self._fernet(context).encrypt(plaintext.encode()).decode("ascii")
 
-    def decrypt(self, context: str, token: str, what: str = "a stored secret") -> str:
-        """The plaintext of a token of this context; DecryptionError naming ``what`` otherwise."""
+    def decrypt(
+        self, context: str, token: str, what: str = "a stored secret", ttl: int | None = None
+    ) -> str:
+        """The plaintext of a token of this context (no older than ``ttl`` seconds when given);
+        DecryptionError naming ``what`` otherwise."""
         try:
-            return self._fernet(context).decrypt(token.encode("ascii")).decode()
+            return self._fernet(context).decrypt(token.encode("ascii"), ttl=ttl).decode()
         except (InvalidToken, UnicodeError, AttributeError):
             raise DecryptionError(
                 f"cannot decrypt {what}: ENCRYPTION_KEY does not hold the key it was encrypted "
                 "with, or the value was copied from another row"
             ) from None
+
+    def decrypt_unbound(self, token: str) -> str | None:
+        """The plaintext of a plain Fernet token of a master key (as the quick start's
+        ``Fernet(ENCRYPTION_KEY).encrypt(...)`` makes), or None when it is not one."""
+        fernet = MultiFernet([Fernet(base64.urlsafe_b64encode(m)) for m in self._masters])
+        try:
+            return fernet.decrypt(token.encode("ascii")).decode()
+        except (InvalidToken, UnicodeError, AttributeError):
+            return None
 
     def rotate(self, context: str, token: str, what: str = "a stored secret") -> str:
         """The same plaintext re-encrypted under the first key (DecryptionError when unreadable)."""
@@ -144,16 +156,34 @@ def set_bot_keys(bot, ring: KeyRing, api_key: str, api_secret: str) -> None:
     bot.api_secret_encrypted = ring.encrypt(context, api_secret)
 
 
-def bot_credentials(bot, ring: KeyRing) -> tuple[str, str]:
-    """A bot's decrypted API key and secret; ("", "") for a paper bot without keys."""
+def bot_credentials(bot, ring: KeyRing, *, rebind: bool = False) -> tuple[str, str]:
+    """A bot's decrypted API key and secret; ("", "") for a paper bot without keys.
+
+    With ``rebind``, keys inserted by hand as plain Fernet tokens of a master key (the quick
+    start's way) are accepted this once and re-encrypted bound to the bot's row; the caller
+    commits. Without it they are refused like any value that does not belong to the row.
+    """
     if not bot.api_key_encrypted and not bot.api_secret_encrypted and bot.exchange == "paper":
         return "", ""
     context = bot_context(bot.id)
     what = f"the API keys of bot {bot.id}"
-    return (
-        ring.decrypt(context, bot.api_key_encrypted or "", what),
-        ring.decrypt(context, bot.api_secret_encrypted or "", what),
-    )
+    stored = (bot.api_key_encrypted or "", bot.api_secret_encrypted or "")
+    try:
+        return ring.decrypt(context, stored[0], what), ring.decrypt(context, stored[1], what)
+    except DecryptionError:
+        if not rebind:
+            raise
+        plain = [ring.decrypt_unbound(token) for token in stored]
+        if None in plain:
+            raise
+    key, secret = plain
+    set_bot_keys(bot, ring, key, secret)
+    return key, secret
+
+
+def main() -> None:
+    """``python saas/security.py``: print a new ENCRYPTION_KEY line for the environment file."""
+    print(f"ENCRYPTION_KEY={generate_key()}")
 
 
 def hash_password(password: str) -> str:
@@ -182,3 +212,7 @@ def verify_and_upgrade(user, password: str) -> bool:
     if ok and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return ok
+
+
+if __name__ == "__main__":
+    main()

@@ -56,8 +56,11 @@ class Deployment:
             "ENCRYPTION_KEY": self.key,
             "BYBIT_BASE_URL": self.fx.url,
             "PHEMEX_BASE_URL": self.fx.url,
+            # These tests run a bot again at once; scheduling is tested in tests/saas/cron/.
+            "BOT_FORCE": "1",
         }
-        return {**env, **{k: v for k, v in extra.items() if v is not None}}
+        env.update(extra)
+        return {k: v for k, v in env.items() if v is not None}
 
     def start(self, **extra) -> subprocess.Popen:
         """Start a run in its own process."""
@@ -309,7 +312,8 @@ def test_keys_are_encrypted_at_rest_bound_to_their_bot_and_survive_rotation(
     assert moved.returncode == 2
     assert moved.stderr.strip() == (
         f"error: cannot decrypt the API keys of bot {second.bot_id}: ENCRYPTION_KEY does not "
-        "hold the key it was encrypted with, or the value was copied from another row"
+        "hold the key it was encrypted with, or the value was copied from another row; "
+        f"store them again with: flask --app saas bots set-keys {second.bot_id}"
     )
     assert market.requests == []
     with first.session() as session:
@@ -334,8 +338,6 @@ def test_keys_are_encrypted_at_rest_bound_to_their_bot_and_survive_rotation(
 
 
 CANNOT_RUN = [
-    ("stopped", "is stopped, not running"),
-    ("paused", "is paused, not running (last error: keys revoked)"),
     ("missing", "bot 99 does not exist"),
     ("no active pairs", "has no active trading pairs"),
     ("bad DATABASE_URL", "cannot use the database at postgresql+psycopg://nobody@127.0.0.1:1/x"),
@@ -351,9 +353,7 @@ def test_a_bot_that_cannot_run_exits_non_zero_with_one_line_and_places_nothing(
     extra = {}
     with deployment.session() as session:
         bot = session.get(Bot, deployment.bot_id)
-        if case in ("stopped", "paused"):
-            bot.status, bot.last_error = case, "keys revoked" if case == "paused" else None
-        elif case == "no active pairs":
+        if case == "no active pairs":
             for pair in bot.pairs:
                 pair.is_active = False
     if case == "missing":
@@ -369,6 +369,26 @@ def test_a_bot_that_cannot_run_exits_non_zero_with_one_line_and_places_nothing(
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert market.requests == []
     assert recorded(sqlite_url)["orders"] == []
+
+
+IDLE = [
+    ("stopped", "is stopped, not running; nothing to do"),
+    ("paused", "is paused, not running (last error: keys revoked); nothing to do"),
+]
+
+
+@pytest.mark.parametrize(("status", "message"), IDLE, ids=[s for s, _ in IDLE])
+def test_a_stopped_or_paused_bot_exits_0_with_one_info_line(sqlite_url, market, status, message):
+    """A per-bot cron line must not mail an error every few minutes while the bot is stopped."""
+    deployment = deploy(sqlite_url, market)
+    with deployment.session() as session:
+        bot = session.get(Bot, deployment.bot_id)
+        bot.status, bot.last_error = status, "keys revoked" if status == "paused" else None
+    proc = deployment.run()
+    assert proc.returncode == 0 and proc.stderr == ""
+    (line,) = json_lines(proc.stdout)
+    assert message in line
+    assert market.requests == [] and recorded(sqlite_url)["orders"] == []
 
 
 def test_an_authentication_error_pauses_the_bot_and_tells_the_owner(
@@ -396,7 +416,7 @@ def test_an_authentication_error_pauses_the_bot_and_tells_the_owner(
     assert any("Bot paused" in t for t in texts) and all(
         m["chat_id"] == "555" for m in telegram_server.messages
     )
-    assert deployment.run().returncode == 2  # paused: the next cron run does nothing
+    assert deployment.run().returncode == 0  # paused: the next cron run does nothing
 
 
 def test_a_temporary_error_skips_the_pair_and_leaves_the_bot_running(sqlite_url, market):

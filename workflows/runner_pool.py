@@ -84,6 +84,7 @@ def child_env(environ: Mapping[str, str], bot_id: int, extra: Iterable[str] = ()
     env.setdefault("LANG", "C.UTF-8")
     env.setdefault("TZ", "UTC")
     env["BOT_ID"] = str(bot_id)
+    env["DCABOT_RUN_CLAIMED"] = "1"  # this pass claimed the slot (config_loader)
     return env
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-from saas.account import activity, routes  # noqa: E402, F401 - registers the views on bp
+from saas.account import activity, api_tokens, routes  # noqa: E402, F401 - registers views

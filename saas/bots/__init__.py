@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("bots", __name__, url_prefix="/bots")
 
-from saas.bots import pair_routes, routes  # noqa: E402, F401 - registers the views on bp
+from saas.bots import import_routes, pair_routes, routes  # noqa: E402, F401 - registers the views

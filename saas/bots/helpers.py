@@ -55,6 +55,17 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
+def sync_cron() -> None:
+    """After a start, pause, stop or delete: rewrite the per-bot cron lines when the install
+    keeps them (CRON_PER_BOT_TARGET); a failure is logged, the bot's change stands."""
+    from saas.ops.cli import web_sync_settings  # noqa: PLC0415
+    from saas.ops.cron_block import sync_installed_block  # noqa: PLC0415
+
+    installed = web_sync_settings(current_app)
+    if installed is not None:
+        sync_installed_block(db.session, installed)
+
+
 def refuse(form, exc: BotError) -> None:
     """Undo the transaction and show the reason beside its field, or as a flash."""
     db.session.rollback()

@@ -26,6 +26,7 @@ from saas.bots.helpers import (
     refuse,
     refuse_key,
     report_flash,
+    sync_cron,
 )
 from saas.extensions import db, limiter
 from saas.services.bots import edit as bots_web
@@ -251,6 +252,7 @@ def delete(bot_id: int):
         name = bot.name
         bots_web.delete_user_bot(db.session, current_user, bot.id, ip=client_ip())
         db.session.commit()
+        sync_cron()
         flash(f"Bot {name!r} deleted.", "success")
         return redirect(url_for("bots.index"))
     return render_template("bots/delete.html", bot=bot, form=form)
@@ -267,6 +269,7 @@ def _lifecycle(bot_id: int, service, done: str):
     except BotError as exc:
         refuse(None, exc)
     else:
+        sync_cron()
         current_app.logger.info("bot %s: %s (user %s)", bot_id, done, current_user.id)
         flash(done, "success")
     return redirect(url_for("bots.detail", bot_id=bot_id))

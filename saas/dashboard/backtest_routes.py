@@ -127,7 +127,12 @@ def backtests():
     elif form.validate_on_submit():
         try:
             job = service.submit_backtest(
-                db.session, current_user, _request_of(form), now=now(), settings=settings
+                db.session,
+                current_user,
+                _request_of(form),
+                now=now(),
+                settings=settings,
+                ip=request.remote_addr,
             )
             db.session.commit()
         except BacktestError as exc:

@@ -97,3 +97,48 @@ def in_values(column: str, values: tuple[str, ...]) -> str:
     """SQL text of a CHECK that ``column`` is one of ``values``."""
     quoted = ", ".join(f"'{v}'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+def _server_default(column):
+    """The SQL default matching a column's Python default, or None when there is no such thing."""
+    from sqlalchemy import false, text, true  # noqa: PLC0415
+
+    default = column.default
+    if default is None:
+        # When a row was made: the moment it is written, also for rows the code dates itself.
+        return text("CURRENT_TIMESTAMP") if column.name == "created_at" else None
+    if default.is_scalar:
+        value = default.arg
+        if isinstance(value, bool):
+            return true() if value else false()
+        if isinstance(value, int | Decimal):
+            return text(str(value))
+        if isinstance(value, str):
+            return text("'" + value.replace("'", "''") + "'")
+        return None
+    if default.is_callable:
+        name = getattr(default.arg, "__name__", "")
+        return {
+            "utc_now": text("CURRENT_TIMESTAMP"),
+            "dict": text("'{}'"),
+            "list": text("'[]'"),
+        }.get(name)
+    return None
+
+
+def apply_server_defaults(metadata: MetaData) -> None:
+    """Give every NOT NULL column with a Python default the same default in the database.
+
+    Rows written by hand (the quick start's INSERTs, psql, other tools) then need only their
+    natural columns (an e-mail, a bot's name and exchange, a pair's symbol and side).
+    """
+    for table in metadata.tables.values():
+        for column in table.columns:
+            if column.nullable or column.primary_key or column.server_default is not None:
+                continue
+            server_default = _server_default(column)
+            if server_default is not None:
+                from sqlalchemy import DefaultClause  # noqa: PLC0415
+
+                column.server_default = DefaultClause(server_default)
+                column.server_default._set_parent(column)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.models.base import Base, UTCDateTime, in_values, utc_now
@@ -71,7 +71,10 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    plan: Mapped[str] = mapped_column(String(32), default=PLAN_FREE)
+    # A plans row must exist: a hand-written 'basic' is refused instead of silently free.
+    plan: Mapped[str] = mapped_column(
+        String(32), ForeignKey("plans.key", onupdate="CASCADE"), default=PLAN_FREE
+    )
     plan_status: Mapped[str | None] = mapped_column(String(32))
     plan_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)

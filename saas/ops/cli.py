@@ -43,6 +43,45 @@ def crontab_text(
     )
 
 
+def per_bot_command(env_file: str, log: str, user: str | None):
+    """The CronCommand of this interpreter and main.py."""
+    from saas.ops.cron_block import CronCommand  # noqa: PLC0415
+
+    return CronCommand(sys.executable, ROOT / "main.py", env_file, log, user)
+
+
+def web_sync_settings(app: Flask):
+    """Where the web app keeps per-bot lines current after a start or stop (None: nowhere)."""
+    from saas.ops.cron_block import installed_command  # noqa: PLC0415
+
+    default_env = os.environ.get("DCABOT_ENV_FILE", DEFAULT_ENV_FILE)
+    return installed_command(app.config, sys.executable, ROOT / "main.py", default_env, DEFAULT_LOG)
+
+
+def _per_bot(env_file: str, log: str, user: str | None, install: bool, target: str | None):
+    """Print the managed block of per-bot lines, or install it into ``target``."""
+    from saas.extensions import db  # noqa: PLC0415
+    from saas.ops import cron_block  # noqa: PLC0415
+
+    lines = cron_block.block(
+        cron_block.running_bots(db.session), per_bot_command(env_file, log, user)
+    )
+    if not install:
+        click.echo("\n".join(lines))
+        return
+    target = target or ("/etc/cron.d/dcabot" if user else cron_block.USER_CRONTAB)
+    try:
+        text = cron_block.install(target, lines)
+    except cron_block.CronError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(lines) - 2} per-bot line(s) installed in {target}")
+    if " run-due " in text:
+        click.echo(
+            "note: this crontab also runs run-due; each bot still runs once per slot (the first "
+            "run claims it), but one shape is enough"
+        )
+
+
 @click.command("crontab")
 @click.option(
     "--env-file",
@@ -57,8 +96,31 @@ def crontab_text(
     show_default=True,
     help="User column for /etc/cron.d; empty for a user crontab.",
 )
-def crontab_command(env_file: str, log: str, user: str) -> None:
-    """Print the crontab line that runs `main.py run-due` every minute for this install."""
+@click.option(
+    "--per-bot",
+    is_flag=True,
+    help="One `BOT_ID=n main.py` line per running bot (between marker comments) instead.",
+)
+@click.option(
+    "--install",
+    is_flag=True,
+    help="With --per-bot: write the block into --target, keeping every other line.",
+)
+@click.option(
+    "--target",
+    help="Where --install writes: a file (default /etc/cron.d/dcabot with --user) or "
+    "'crontab' for the crontab of the user running this (the default with --user '').",
+)
+@with_appcontext
+def crontab_command(
+    env_file: str, log: str, user: str, per_bot: bool, install: bool, target: str | None
+) -> None:
+    """Print the crontab for this install: run-due every minute, or one line per running bot."""
+    if install and not per_bot:
+        raise click.UsageError("--install writes the per-bot block; add --per-bot")
+    if per_bot:
+        _per_bot(env_file, log, user or None, install, target)
+        return
     click.echo(
         crontab_text(sys.executable, ROOT / "main.py", env_file, log, user or None), nl=False
     )

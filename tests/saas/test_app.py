@@ -48,7 +48,11 @@ PUBLIC_ENDPOINTS = {
     "dashboard.plotly_stylesheet",  # plotly's own files, static like /static
     "notifications.unsubscribe",  # the link in a mail, authenticated by its signature
     "notifications.telegram_webhook",  # Telegram's calls, authenticated by the secret header
+    "api.openapi_json",  # the API's description and its reference page
+    "api.docs_page",
 }
+# The REST API takes a bearer token, never a login: anonymous callers get a 401 problem.
+TOKEN_PREFIX = "api."
 SAMPLE_VALUES = {"int": "1", "path": "app.css", "default": "sample"}
 
 
@@ -92,10 +96,23 @@ def test_public_allow_list_names_real_endpoints(app):
 def routes_to_check(app):
     """(endpoint, method, path) of every route that is not public by design."""
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC_ENDPOINTS:
+        if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint.startswith(TOKEN_PREFIX):
             continue
         for method in sorted(rule.methods & {"GET", "POST"}):
             yield rule.endpoint, method, sample_path(rule)
+
+
+def test_every_other_api_route_requires_a_token(app, client):
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(TOKEN_PREFIX) or rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(sample_path(rule), method=method)
+            assert response.status_code == 401, f"{method} {rule.rule}"
+            assert response.mimetype == "application/problem+json"
+            checked.append(rule.endpoint)
+    assert {"api.list_bots", "api.delete_bot"} <= set(checked)
 
 
 def test_every_other_route_requires_login(app, client):

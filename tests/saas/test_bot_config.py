@@ -1,5 +1,6 @@
 """DatabaseConfigSource: a bot's settings from the database, and every reason it cannot run."""
 
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from config_loader import (
     ConfigError,
     DatabaseConfigSource,
+    NothingToDo,
     PairConfig,
     SourceUnavailableError,
     get_config_source,
@@ -108,8 +110,6 @@ def test_a_paper_bot_gets_a_database_paper_client(db_session, db_url):
 
 BAD_STATES = [
     ("missing", "bot 999 does not exist"),
-    ("stopped", "is stopped, not running"),
-    ("paused", "is paused, not running (last error: authentication failed: bad key)"),
     ("error", "is error, not running"),
     ("no pairs", "has no active trading pairs"),
     ("only inactive pairs", "has no active trading pairs"),
@@ -131,6 +131,26 @@ def test_a_bot_that_cannot_run_is_one_configuration_line(db_session, db_url, sta
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
         DatabaseConfigSource(bot_id, {"DATABASE_URL": db_url})
     assert "\n" not in str(info.value)
+
+
+IDLE_STATES = [
+    ("stopped", "is stopped, not running; nothing to do"),
+    ("paused", "is paused, not running (last error: authentication failed: bad key)"),
+]
+
+
+@pytest.mark.parametrize(("state", "message"), IDLE_STATES, ids=[s for s, _ in IDLE_STATES])
+def test_a_stopped_or_paused_bot_has_nothing_to_do_which_is_not_an_error(
+    db_session, db_url, state, message
+):
+    bot = gen_bot(db_session, gen_user(db_session))
+    gen_pair(db_session, bot)
+    bot.status = state
+    bot.last_error = "authentication failed:\nbad key" if state == "paused" else None
+    db_session.commit()
+    with pytest.raises(NothingToDo, match=re.escape(message)) as info:
+        DatabaseConfigSource(bot.id, {"DATABASE_URL": db_url})
+    assert "\n" not in str(info.value) and not isinstance(info.value, ConfigError)
 
 
 @pytest.mark.parametrize(

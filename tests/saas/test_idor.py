@@ -7,7 +7,9 @@ ROUTES, so a new route cannot ship untested. For each one:
 - another user: a 404, and the owner's rows are exactly as before (a dump compared before and
   after), also when the stranger posts the owner's ids in form fields of their own objects, or
   mixes their own ids with the owner's in one URL.
-Later issues add their JSON and CSV endpoints to ROUTES.
+Later issues add their JSON and CSV endpoints to ROUTES. The REST API (``api.*``) answers
+tokens, not logins: its matrix is tests/saas/api/test_api_idor.py, and a test here checks that
+every API route with an id is in it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 from sqlalchemy import inspect, or_, select
 
 from saas.models import (
+    ApiToken,
     AuditLog,
     Backtest,
     Bot,
@@ -59,6 +62,7 @@ class Tenant:
     backtest: int
     endpoint: int
     delivery: int
+    api_token: int
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,13 @@ def delivery_args(t: Tenant) -> dict:
     return {"delivery_id": t.delivery}
 
 
+def token_args(t: Tenant) -> dict:
+    """URL arguments of an API token route."""
+    return {"token_id": t.api_token}
+
+
 ROUTES: dict[str, Route] = {
+    "account.revoke_api_token": Route(token_args, ("POST",)),
     "bots.detail": Route(bot_args, ("GET",), changes=False),
     "bots.edit": Route(
         bot_args, form={"name": "Renamed", "testnet": "y", "run_interval_minutes": "10"}
@@ -142,6 +152,8 @@ def id_endpoints(app) -> dict[str, set[str]]:
     """
     found: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            continue  # token-authenticated: tests/saas/api/test_api_idor.py
         if rule.endpoint.startswith("admin."):
             continue
         if any(arg == "id" or arg.endswith("_id") for arg in rule.arguments):
@@ -232,7 +244,10 @@ def make_tenant(site, name: str, status: str) -> Tenant:
             created_at=NOW,
         )
     )
-    return Tenant(user, bot, pair, order, trade, run, log, backtest, endpoint, delivery)
+    token = site.add(
+        ApiToken(user_id=user, name="script", prefix="dcab_x", token_hash=f"{name:0>64}"[:64])
+    )
+    return Tenant(user, bot, pair, order, trade, run, log, backtest, endpoint, delivery, token)
 
 
 def _plain(row) -> dict:
@@ -257,6 +272,7 @@ def dump(site, t: Tenant) -> dict:
         "notification_deliveries": select(NotificationDelivery).where(
             NotificationDelivery.user_id == t.user
         ),
+        "api_tokens": select(ApiToken).where(ApiToken.user_id == t.user),
         "audit_logs": select(AuditLog).where(
             or_(
                 AuditLog.user_id == t.user,
@@ -305,6 +321,18 @@ def call(client, method: str, url: str, form: dict | None = None):
     response.get_data()
     response.close()
     return response
+
+
+def test_every_api_route_with_an_id_is_in_the_api_matrix(site):
+    from tests.saas.api.world import CALLS  # noqa: PLC0415
+
+    api = {
+        rule.endpoint
+        for rule in site.app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.") and any(a.endswith("_id") for a in rule.arguments)
+    }
+    covered = {endpoint for endpoint, spec in CALLS.items() if spec.has_id}
+    assert api <= covered, f"add to tests/saas/api/world.py CALLS: {sorted(api - covered)}"
 
 
 def test_every_route_with_an_id_is_in_the_table(site):

@@ -25,7 +25,7 @@ OPERATOR_ENV = {
     "API_SECRET": "standalone-secret",
     "HOME": "/root",
 }
-ALLOWED = {"BOT_ID", "DATABASE_URL", "ENCRYPTION_KEY", "PATH", "LANG", "TZ"}
+ALLOWED = {"BOT_ID", "DCABOT_RUN_CLAIMED", "DATABASE_URL", "ENCRYPTION_KEY", "PATH", "LANG", "TZ"}
 
 
 def script(code: str) -> list[str]:

@@ -28,6 +28,7 @@ from saas.plans import (
     grace_expired,
     limits_for,
 )
+from saas.services.billing.plan_keys import ensure_plan_key
 from saas.services.bots.lifecycle import pause_bot
 from saas.services.runs.locks import lock_user_row
 
@@ -182,6 +183,8 @@ def apply_subscription(
             price_id,
         )
         return change
+    if match is not None:
+        ensure_plan_key(session, match[0])
     user.stripe_subscription_id = subscription.get("id")
     user.plan_status = status if status in PLAN_STATUSES else None
     user.plan_period_end = period_end
@@ -279,6 +282,7 @@ def set_plan(
         "plan_grace_until": user.plan_grace_until,
     }
     change = PlanChange(user.id, effective_plan(user, plans, now).key, plan_key)
+    ensure_plan_key(session, plans[plan_key])
     user.plan, user.plan_status, user.plan_grace_until = plan_key, None, None
     user.plan_cancel_at_period_end = False
     _finish(change, session, user, plans, now, base_url)

@@ -23,7 +23,14 @@ from saas.db import (
     safe_url,
     sqlite_path,
 )
-from saas.models import BOT_RUNNING, USER_ACTIVE, Bot, NotificationSetting
+from saas.models import (
+    BOT_PAUSED,
+    BOT_RUNNING,
+    BOT_STOPPED,
+    USER_ACTIVE,
+    Bot,
+    NotificationSetting,
+)
 from saas.schema_version import SchemaError, check_current
 from saas.security import (
     DecryptionError,
@@ -38,6 +45,10 @@ INIT_HINT = "create it with: flask --app saas db upgrade"
 
 class BotConfigError(ValueError):
     """The bot cannot run as configured; one line for the operator."""
+
+
+class BotIdle(BotConfigError):
+    """The bot has nothing to do now (stopped, paused, or its slot already ran): not an error."""
 
 
 class Credentials:
@@ -136,7 +147,10 @@ def _check_runnable(bot: Bot | None, bot_id: int) -> Bot:
         raise BotConfigError(f"bot {bot_id} does not exist")
     if bot.status != BOT_RUNNING:
         why = f" (last error: {one_line(bot.last_error)})" if bot.last_error else ""
-        raise BotConfigError(f"bot {bot_id} is {bot.status}, not running{why}; nothing to do")
+        message = f"bot {bot_id} is {bot.status}, not running{why}; nothing to do"
+        if bot.status in (BOT_STOPPED, BOT_PAUSED):
+            raise BotIdle(message)
+        raise BotConfigError(message)
     if bot.user.status != USER_ACTIVE:
         raise BotConfigError(f"bot {bot_id} belongs to a {bot.user.status} user; nothing to do")
     if not bot.active_pairs:
@@ -171,7 +185,10 @@ def _snapshot(session: Session, bot: Bot, env: Mapping[str, str]) -> dict:
     ring = None
     if bot.exchange != "paper" or bot.api_key_encrypted:
         ring = _ring(ring, env)
-        key, secret = bot_credentials(bot, ring)
+        # Keys inserted by hand as plain Fernet tokens are bound to the row on first use.
+        key, secret = bot_credentials(bot, ring, rebind=True)
+        if session.is_modified(bot):
+            session.commit()
     else:
         key, secret = "", ""
     pairs = [
@@ -215,17 +232,40 @@ def _check_plan(session: Session, bot: Bot, env: Mapping[str, str], now: datetim
         raise BotConfigError(f"bot {bot.id} cannot run: {one_line(reason)}")
 
 
-def load_bot_config(bot_id: int, env: Mapping[str, str], now: datetime | None = None) -> BotConfig:
-    """Check and read everything a run of this bot needs; BotConfigError when it cannot run."""
+def _claim_slot(session: Session, bot: Bot, now: datetime) -> None:
+    """Take the bot's slot as run-due does; BotIdle when it is not due or already taken."""
+    from saas.services.runs.scheduling import claim_own_slot  # noqa: PLC0415
+
+    due = bot.next_run_at
+    if not claim_own_slot(session, bot, now):
+        when = f" until {due:%Y-%m-%d %H:%M:%S} UTC" if due is not None and due > now else ""
+        raise BotIdle(f"bot {bot.id} is not due{when} (this slot ran already); nothing to do")
+
+
+def load_bot_config(
+    bot_id: int, env: Mapping[str, str], now: datetime | None = None, *, claim: bool = False
+) -> BotConfig:
+    """Check and read everything a run of this bot needs; BotConfigError when it cannot run.
+
+    ``claim``: take the bot's slot first, as run-due does for the runs it starts, so a bot
+    scheduled both by its own cron line and by run-due runs once per slot.
+    """
     engine = open_database(env)
     sessions = make_session_factory(engine)
+    now = now or datetime.now(UTC)
     try:
         check_current(engine)
         with sessions() as session:
             bot = _check_runnable(session.get(Bot, bot_id), bot_id)
-            _check_plan(session, bot, env, now or datetime.now(UTC))
+            _check_plan(session, bot, env, now)
+            if claim:
+                _claim_slot(session, bot, now)
             values = _snapshot(session, bot, env)
-    except (EncryptionKeyError, DecryptionError, SchemaError) as exc:
+    except DecryptionError as exc:
+        engine.dispose()
+        hint = f"; store them again with: flask --app saas bots set-keys {bot_id}"
+        raise BotConfigError(f"{exc}{hint if 'API keys' in str(exc) else ''}") from None
+    except (EncryptionKeyError, SchemaError) as exc:
         engine.dispose()
         raise BotConfigError(str(exc)) from None
     except (DBAPIError, SQLAlchemyError, OSError) as exc:

@@ -178,8 +178,9 @@ def submit_backtest(
     *,
     now: datetime,
     settings: BacktestSettings,
+    ip: str | None = None,
 ) -> Backtest:
-    """Queue a validated backtest; refused when the user already has max_queued waiting."""
+    """Queue a validated backtest (audited); refused when the user has max_queued waiting."""
     request = validate(request, settings)
     waiting = session.scalar(
         select(func.count())
@@ -210,6 +211,10 @@ def submit_backtest(
     )
     session.add(job)
     session.flush()
+    from saas.services.accounts.audit import record_audit  # noqa: PLC0415 - the web app's module
+
+    after = {"symbol": job.symbol, "side": job.side, "strategy": job.strategy}
+    record_audit(user, "backtest.submit", target=job, after=after, ip=ip, session=session, now=now)
     return job
 
 

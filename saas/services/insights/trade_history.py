@@ -8,13 +8,14 @@ rows through a server-side cursor (``yield_per``), so a million rows never sit i
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
@@ -253,6 +254,58 @@ def recent_trades(
 ) -> list:
     """The newest ``limit`` trades of the user (or of one bot), with bot names."""
     return trade_page(session, user, TradeFilter(bot_id=bot_id, per_page=limit), counts).rows
+
+
+# -- cursor pages (the API) ---------------------------------------------------------------------
+
+
+MAX_CURSOR_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class TradeSlice:
+    """Trades after a cursor (newest first) and the cursor of the next slice, if any."""
+
+    rows: list
+    next_cursor: str | None
+
+
+def encode_cursor(trade: Trade) -> str:
+    """An opaque cursor that resumes after ``trade`` in (time, id) descending order."""
+    raw = f"{trade.time.astimezone(UTC).isoformat()}|{trade.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (time, id) of a cursor; FilterError when it is not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when, _, trade_id = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+        moment = datetime.fromisoformat(when)
+        if moment.tzinfo is None:
+            raise ValueError(cursor)
+        return moment.astimezone(UTC), int(trade_id)
+    except (ValueError, UnicodeError):
+        raise FilterError("cursor is not a cursor this API gave out") from None
+
+
+def trade_slice(
+    session: Session, user, f: TradeFilter, cursor: str | None, limit: int
+) -> TradeSlice:
+    """Up to ``limit`` trades of the filter older than ``cursor`` (keyset: no OFFSET scans)."""
+    limit = max(1, min(int(limit), MAX_CURSOR_LIMIT))
+    query = _filtered(select(Trade, Bot.name).join(Bot, Bot.id == Trade.bot_id), user, f)
+    if cursor:
+        moment, trade_id = decode_cursor(cursor)
+        query = query.where(
+            or_(Trade.time < moment, and_(Trade.time == moment, Trade.id < trade_id))
+        )
+    rows = session.execute(
+        query.order_by(Trade.time.desc(), Trade.id.desc()).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return TradeSlice(rows, encode_cursor(rows[-1][0]) if more else None)
 
 
 # -- CSV ---------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from saas.services.notifications import outbox
 DEFAULT_MAX_FAILURES = 5
 # A bot is overdue when its slot passed this long ago without a claim (two cron ticks).
 OVERDUE_GRACE = timedelta(minutes=2)
+# How early a per-bot cron line may start its run (cron fires on the minute).
+CRON_HORIZON = timedelta(seconds=60)
 # Outcomes that count towards the failure policy; "locked" (the previous run still going) and
 # "running" do not.
 FAILED = "error"
@@ -35,6 +37,7 @@ FAILED_OUTCOMES = (FAILED, AUTH_FAILED)
 LOCKED = "locked"
 OK = "ok"
 RUNNING = "running"
+SKIPPED = "skipped"
 # Knuth's multiplicative hash: consecutive bot ids land far apart inside the interval.
 _SPREAD_MULTIPLIER = 2654435761
 _SPREAD_MODULUS = 2**32
@@ -160,6 +163,25 @@ def claim_due_bots(
     return claims
 
 
+def claim_own_slot(
+    session: Session, bot: Bot, now: datetime, horizon: timedelta = CRON_HORIZON
+) -> bool:
+    """A `BOT_ID=n` run not started by run-due claims its slot as run-due would; commits.
+
+    Due means the slot starts within ``horizon`` (a per-bot cron line fires on the minute, up
+    to a minute before the bot's spread slot). False when the slot is later or another run
+    claimed it first: that run, or the next slot, does the work.
+    """
+    old = bot.next_run_at
+    if old is not None and old > now + horizon:
+        return False
+    claim = plan_claim(bot.id, bot.run_interval_minutes, old, now)
+    with claim_guard(session.get_bind()):
+        taken = take_slot(session, claim, old)
+        session.commit()
+    return taken
+
+
 def overdue_count(session: Session, now: datetime, grace: timedelta = OVERDUE_GRACE) -> int:
     """Running bots whose slot passed more than ``grace`` ago and nobody has claimed."""
     return (
@@ -232,6 +254,9 @@ def record_run(session: Session, report: RunReport, now: datetime) -> str:
     locked_out = report.returncode == 3 and not report.timed_out
     run = None if locked_out else _latest_run(session, report.bot_id, report.started_at)
     finished_itself = report.returncode in (0, 1) and not report.timed_out
+    if report.returncode == 0 and run is None and not report.timed_out:
+        session.commit()  # the bot had nothing to do (stopped or paused since the claim)
+        return SKIPPED
     if not (finished_itself and run is not None and run.outcome != RUNNING):
         # Killed, crashed, refused to start or found the lock taken: the runner writes it.
         run = _complete_run(session, bot, run, report)

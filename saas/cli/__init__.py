@@ -1,4 +1,5 @@
-"""``flask --app saas``: init-db, schema, create-admin, rotate-keys and the ``db`` group."""
+"""``flask --app saas``: init-db, schema, create-admin, rotate-keys, ``db`` and the operator
+commands (users, bots, pairs, import-env)."""
 
 from __future__ import annotations
 
@@ -74,8 +75,20 @@ def rotate_keys_command() -> None:
 
 def register_cli(app) -> None:
     """Add the commands to ``flask --app saas``."""
+    from saas.cli.bots import bots, pairs_group  # noqa: PLC0415
+    from saas.cli.import_env import import_env_command  # noqa: PLC0415
+    from saas.cli.users import users  # noqa: PLC0415
     from saas.db_cli import db_group  # noqa: PLC0415
 
-    for command in (init_db_command, schema_command, create_admin_command, rotate_keys_command):
+    for command in (
+        init_db_command,
+        schema_command,
+        create_admin_command,
+        rotate_keys_command,
+        users,
+        bots,
+        pairs_group,
+        import_env_command,
+    ):
         app.cli.add_command(command)
     app.cli.add_command(db_group)
