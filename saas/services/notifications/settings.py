@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saas.models import NotificationSetting
+from saas.plans import limits_for, load_plans
 from saas.security import KeyRing, user_context
 from saas.services.accounts.audit import record_audit
 
@@ -27,6 +28,15 @@ class SettingsChange:
     telegram_chat_id: str | None = None
     telegram_bot_token: str | None = None
     email_enabled: bool | None = None
+
+
+def _check_plan_allows_telegram(user, now: datetime) -> None:
+    """The same plan gate as the preferences page (saas.services.notifications.preferences)."""
+    limits = limits_for(user, load_plans(), now)
+    if not limits.telegram:
+        raise SettingsError(
+            f"Telegram notifications are not part of the {limits.name} plan; upgrade to use them"
+        )
 
 
 def _row(session: Session, user) -> NotificationSetting | None:
@@ -76,6 +86,8 @@ def update_notification_settings(
         setting.telegram_bot_token_encrypted = (
             ring.encrypt(user_context(user.id, "telegram"), token) if token else None
         )
+    if change.telegram_enabled and not setting.telegram_enabled:
+        _check_plan_allows_telegram(user, now)
     if change.telegram_enabled is not None:
         setting.telegram_enabled = bool(change.telegram_enabled)
     if change.email_enabled is not None:

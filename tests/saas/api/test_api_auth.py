@@ -88,6 +88,19 @@ def test_token_requests_need_no_csrf_token_while_the_pages_still_do(api_site):
     assert api.status_code == 200 and api_site.get(Bot, bid).status == "running"
 
 
+def test_telegram_over_the_api_needs_a_plan_with_telegram(api_site):
+    """The API applies the preferences page's plan gate: no Telegram on the Free plan."""
+    api_site.app.config["API_ACCESS"] = {"free": ("admin", "100 per minute")}
+    uid = api_site.plan_user("free")
+    api = api_site.api(api_site.token(uid, "admin"))
+    response = api.patch(
+        "/notification-settings", {"telegram_enabled": True, "telegram_chat_id": "12345"}
+    )
+    assert response.status_code == 422, response.get_json()
+    assert "not part of the Free plan" in response.get_json()["detail"]
+    assert api.get("/notification-settings").get_json()["telegram_enabled"] is False
+
+
 def test_api_writes_are_audited_with_the_same_actions_as_the_pages(api_site):
     uid = api_site.plan_user()
     api = api_site.api(api_site.token(uid, "admin"))
