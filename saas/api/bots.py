@@ -11,7 +11,7 @@ from saas.api.auth import api_user, client_ip
 from saas.api.common import boolean, integer, invalid, json_body, now, string
 from saas.api.registry import api_route
 from saas.api.schemas import BOT_CREATE, BOT_UPDATE, PAIR_BODY, list_of, ref
-from saas.bots.helpers import client_env, key_ring, plan_table, sync_cron
+from saas.bots.helpers import client_env, key_permissions, key_ring, plan_table, sync_cron
 from saas.extensions import db
 from saas.services.bots import edit as bot_service
 from saas.services.bots import exchange_checks
@@ -55,8 +55,20 @@ def create_bot():
         string(body, "api_secret", ""),
     )
     ring = key_ring() if exchange != "paper" else None
+    check = None
+    if exchange != "paper" and data.api_key.strip() and data.api_secret.strip():
+        # The page's rule: a key that can withdraw or transfer is never stored.
+        check = key_permissions(exchange, data.testnet, data.api_key, data.api_secret)
+        if check is not None and check.refused:
+            raise invalid("api_key", check.messages[0])
     bot = bot_service.create_user_bot(
-        db.session, api_user(), data, ring=ring, ip=client_ip(), plans=plan_table()
+        db.session,
+        api_user(),
+        data,
+        ring=ring,
+        ip=client_ip(),
+        plans=plan_table(),
+        key_check=check.as_dict() if check else None,
     )
     db.session.commit()
     return jsonify(schemas.bot_json(bot)), 201

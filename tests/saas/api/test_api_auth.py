@@ -101,6 +101,20 @@ def test_telegram_over_the_api_needs_a_plan_with_telegram(api_site):
     assert api.get("/notification-settings").get_json()["telegram_enabled"] is False
 
 
+def test_a_key_that_can_withdraw_is_refused_over_the_api_too(api_site, seeded_exchange):
+    """The page's key-permission rule holds for API-created bots: nothing is saved."""
+    uid = api_site.plan_user()
+    api = api_site.api(api_site.token(uid, "admin"))
+    key, secret = DEFAULT_CREDENTIALS["bybit"]
+    seeded_exchange.set_key_permissions("bybit", key, {"Wallet": ["AccountTransfer", "Withdraw"]})
+    response = api.post(
+        "/bots", {"name": "Live", "exchange": "bybit", "api_key": key, "api_secret": secret}
+    )
+    assert response.status_code == 422, response.get_json()
+    assert "withdraw" in response.get_json()["detail"].lower()
+    assert api_site.query(select(Bot)) == []
+
+
 def test_api_writes_are_audited_with_the_same_actions_as_the_pages(api_site):
     uid = api_site.plan_user()
     api = api_site.api(api_site.token(uid, "admin"))
