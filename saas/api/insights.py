@@ -15,6 +15,7 @@ from saas.api.schemas import BACKTEST_BODY, STRING, list_of, obj, ref
 from saas.dashboard import figures
 from saas.dashboard.backtest_routes import backtest_queue, backtest_settings
 from saas.extensions import db
+from saas.inputs import is_ascii_digits
 from saas.models import Backtest, Order
 from saas.services.bots.edit import owned_bot
 from saas.services.insights import backtests as backtest_service
@@ -94,12 +95,15 @@ def list_trades():
     )
 
 
+MAX_LIMIT = trade_history.MAX_CURSOR_LIMIT
+
+
 def _whole(raw: str | None, name: str) -> int | None:
     """A whole number from the query string, or None when absent."""
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= trade_history.MAX_CURSOR_LIMIT:
-        raise invalid(name, f"{name} must be 1 to {trade_history.MAX_CURSOR_LIMIT}.")
+    if not is_ascii_digits(raw) or len(raw) > 6 or not 1 <= int(raw) <= MAX_LIMIT:
+        raise invalid(name, f"{name} must be 1 to {MAX_LIMIT}.")
     return int(raw)
 
 

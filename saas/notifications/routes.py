@@ -9,6 +9,7 @@ from sqlalchemy import select
 from notifications import events as catalogue
 from saas.auth.web import key_ring, utc_now
 from saas.extensions import csrf, db
+from saas.inputs import is_ascii_digits, parse_id
 from saas.models import Bot, NotificationDelivery, NotificationSetting, WebhookEndpoint
 from saas.models.notifications import CHANNELS
 from saas.notifications import bp
@@ -36,7 +37,7 @@ def _hour(name: str) -> int | None:
     raw = (request.form.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not is_ascii_digits(raw) or len(raw) > 2:
         raise preferences.PreferenceError("quiet hours are whole hours from 0 to 23 (UTC)")
     return int(raw)
 
@@ -44,7 +45,7 @@ def _hour(name: str) -> int | None:
 def _submitted() -> preferences.Preferences:
     """The preferences form as values (PreferenceError on malformed numbers)."""
     digest = (request.form.get("email_digest_minutes") or "0").strip()
-    if not digest.isdigit():
+    if not is_ascii_digits(digest) or len(digest) > 6:
         raise preferences.PreferenceError("the digest interval is a whole number of minutes")
     return preferences.Preferences(
         telegram_enabled=bool(request.form.get("telegram_enabled")),
@@ -57,7 +58,9 @@ def _submitted() -> preferences.Preferences:
         quiet_start_hour=_hour("quiet_start_hour"),
         quiet_end_hour=_hour("quiet_end_hour"),
         email_digest_minutes=int(digest),
-        muted_bot_ids={int(v) for v in request.form.getlist("muted_bot") if v.isdigit()},
+        muted_bot_ids={
+            bot_id for v in request.form.getlist("muted_bot") if (bot_id := parse_id(v))
+        },
     )
 
 

@@ -132,6 +132,25 @@ SERVER_DEFAULTS = {
         ("position_size", "0"),
         ("position_value", "0"),
     ),
+    # The tables of 0004 (throttle) and 0005 (notifications), which came before this revision.
+    "login_throttles": (("failures", "0"),),
+    "webhook_endpoints": (
+        ("secret_encrypted", "''"),
+        ("enabled", TRUE),
+        ("created_at", "CURRENT_TIMESTAMP"),
+    ),
+    "notification_outbox": (
+        ("severity", "'info'"),
+        ("fields", "'{}'"),
+        ("created_at", "CURRENT_TIMESTAMP"),
+    ),
+    "notification_deliveries": (
+        ("status", "'pending'"),
+        ("attempts", "0"),
+        ("next_attempt_at", "CURRENT_TIMESTAMP"),
+        ("created_at", "CURRENT_TIMESTAMP"),
+    ),
+    "notification_attempts": (("ok", FALSE),),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from saas.models import (
@@ -101,6 +101,33 @@ def _streak_expr(bot_id_column):
     )
 
 
+def _streak_at_least(bot_id_column, n: int):
+    """Whether a bot failed at least ``n`` runs since its last good one, reading few index rows.
+
+    The n-th latest failed run came after the latest good run: both are backward reads of the
+    (bot_id, started_at) index that stop early, where counting the whole streak reads all of it.
+    """
+    good = aliased(BotRun)
+    nth_failed = (
+        select(BotRun.started_at)
+        .where(BotRun.bot_id == bot_id_column, BotRun.outcome.in_(FAILED_OUTCOMES))
+        .order_by(BotRun.started_at.desc())
+        .offset(n - 1)
+        .limit(1)
+        .correlate_except(BotRun)
+        .scalar_subquery()
+    )
+    last_good = (
+        select(good.started_at)
+        .where(good.bot_id == bot_id_column, good.outcome.in_(GOOD_OUTCOMES))
+        .order_by(good.started_at.desc())
+        .limit(1)
+        .correlate_except(good)
+        .scalar_subquery()
+    )
+    return and_(nth_failed.is_not(None), or_(last_good.is_(None), nth_failed > last_good))
+
+
 def _filtered(query, f: BotFilters, now: datetime):
     """``query`` (over bots joined to users) narrowed by the filters."""
     if f.q.strip():
@@ -133,7 +160,7 @@ def _filtered(query, f: BotFilters, now: datetime):
     elif f.min_failures > 1:
         # Only bots whose last run failed can be on a streak: the cheap test goes first.
         query = query.where(
-            Bot.last_outcome.in_(FAILED_OUTCOMES), _streak_expr(Bot.id) >= f.min_failures
+            Bot.last_outcome.in_(FAILED_OUTCOMES), _streak_at_least(Bot.id, f.min_failures)
         )
     if f.user_id:
         query = query.where(Bot.user_id == f.user_id)

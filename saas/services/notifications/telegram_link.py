@@ -87,7 +87,8 @@ def use_own_bot(session: Session, user_id: int, ring, token: str, chat_id: str) 
     token, chat_id = (token or "").strip(), (chat_id or "").strip()
     if not token or ":" not in token:
         raise ValueError("enter the bot token BotFather gave you (it looks like 123456:ABC...)")
-    if not chat_id.lstrip("-").isdigit():
+    digits = chat_id.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(chat_id) > 32:
         raise ValueError("the chat id is a number (a group's starts with -)")
     setting = settings_for(session, user_id)
     setting.telegram_bot_token_encrypted = ring.encrypt(user_context(user_id, "telegram"), token)

@@ -44,7 +44,16 @@ def test_the_list_filters_failing_streaks_and_overdue_bots(site, staff):
     uid = site.user("owner@example.com")
     failing = site.bot(uid, name="failing", status="running")
     healthy = site.bot(uid, name="healthy", status="running")
-    for minutes, outcome in ((30, "ok"), (20, "error"), (10, "error"), (5, "auth_error")):
+    # An older failure before the good run does not count; a locked run neither breaks nor adds.
+    runs = (
+        (40, "error"),
+        (30, "ok"),
+        (20, "error"),
+        (15, "locked"),
+        (10, "error"),
+        (5, "auth_error"),
+    )
+    for minutes, outcome in runs:
         site.add(
             BotRun(bot_id=failing, started_at=now - timedelta(minutes=minutes), outcome=outcome)
         )

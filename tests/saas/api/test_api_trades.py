@@ -79,7 +79,7 @@ def test_filters_apply_to_every_page(api_site):
 
 
 @pytest.mark.parametrize(
-    "query", ["cursor=not-ours", "limit=0", "limit=501", "side=Up", "start=yesterday"]
+    "query", ["cursor=not-ours", "limit=0", "limit=501", "limit=²", "side=Up", "start=yesterday"]
 )
 def test_bad_query_values_are_422_problems(api_site, query):
     uid = api_site.plan_user()
